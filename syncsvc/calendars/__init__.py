@@ -1,0 +1,30 @@
+"""Calendar backends behind one small interface (see base.py).
+
+``open_calendar(config, store)`` picks the backend named by ``[calendar] backend``; the heavy
+libraries (caldav, googleapiclient) are imported only when their backend is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from syncsvc.calendars.base import Calendar
+    from syncsvc.config import Config
+
+
+def open_calendar(config: Config) -> Calendar:
+    backend = config.calendar.backend
+    if backend == "vdir":
+        from syncsvc.calendars.vdir import VdirCalendar
+
+        return VdirCalendar(config.calendar_path)
+    if backend == "caldav":
+        from syncsvc.calendars.caldav import CaldavCalendar
+
+        return CaldavCalendar.from_config(config)
+    if backend == "google":
+        from syncsvc.calendars.google import GoogleCalendar
+
+        return GoogleCalendar.from_config(config)
+    raise AssertionError(f"unknown backend {backend!r} passed config validation")

@@ -1,0 +1,91 @@
+"""The one small interface every calendar backend implements.
+
+syncsvc owns only the events it wrote (they carry the call id in ``X-SYNCSVC-CALL`` or, on
+Google, ``extendedProperties.private.syncsvcCall``). A backend never touches anything else.
+
+Semantics every backend keeps (the shared contract tests in tests/test_calendar_contract.py
+run against each of them):
+
+- ``create(event)`` is idempotent: if an event with ``event.uid`` already exists (a crash
+  after a write and before the local commit), it is left as it is and its current etag
+  returned. Never two events for one uid.
+- ``update(event, etag)`` replaces syncsvc's event only if its etag is still ``etag``;
+  otherwise ``ConflictError`` (the person edited it; their text wins).
+- ``changes(token, known)`` says what changed since ``token`` (``None``: everything).
+  ``known`` maps uid -> etag of what we saw last; backends without server-side sync tokens
+  compare against it. Returns the changed/new events, the uids deleted, and the next token.
+- ``delete(uid, etag)`` removes an event syncsvc wrote (not used for user-owned events).
+
+Every network call has a timeout; failures raise subclasses of ``BackendError``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """What syncsvc writes: one call as a calendar event."""
+
+    uid: str  # stable, [A-Za-z0-9@._-] only; also the vdir file name stem
+    call_id: str  # the store's call id; X-SYNCSVC-CALL / extendedProperties.private
+    summary: str  # "Call {name}"
+    description: str  # see events.py: question, reach, context, listening line, hint, marker
+    start: datetime  # timezone-aware, tzinfo is a zoneinfo.ZoneInfo (a real TZID)
+    end: datetime
+    alarm_minutes: int = 10  # a display reminder this many minutes before start
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """What a backend reads back: the event as the person's calendar now has it."""
+
+    uid: str
+    call_id: str
+    etag: str
+    summary: str
+    description: str  # as stored; may contain HTML (Google web editor)
+    start: datetime | None  # timezone-aware
+    end: datetime | None
+
+
+@dataclass
+class Changes:
+    changed: list[RemoteEvent] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # uids
+    token: str | None = None  # pass back to the next changes() call
+
+
+class Calendar(ABC):
+    """A calendar syncsvc writes call events into and reads notes back from."""
+
+    #: a stable key naming this calendar in the store's sync state, e.g. "vdir:/home/x/cal"
+    key: str
+
+    @abstractmethod
+    def create(self, event: CallEvent) -> str:
+        """Write a new event; if one with this uid exists, keep it. Returns its etag."""
+
+    @abstractmethod
+    def update(self, event: CallEvent, etag: str) -> str:
+        """Replace our event if its etag is still ``etag``; else ConflictError. New etag."""
+
+    @abstractmethod
+    def changes(self, token: str | None, known: Mapping[str, str]) -> Changes:
+        """What changed since ``token`` (None: a full listing of syncsvc's events)."""
+
+    @abstractmethod
+    def delete(self, uid: str, etag: str | None) -> None:
+        """Remove syncsvc's event ``uid``. Missing already: no error."""
+
+    def check(self) -> str:
+        """Reach the calendar (for ``syncsvc doctor``); return a one-line description."""
+        self.changes(None, {})
+        return self.key
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,247 @@
+"""Queries on calls and what their notes produced (referrals, offers, wins), and on the
+per-calendar event state."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from syncsvc.store.people import utcnow_iso
+
+OPEN = "planned"
+
+
+@dataclass
+class Call:
+    id: str
+    person_id: int
+    person_name: str
+    day: date
+    start: datetime
+    end: datetime
+    tz: str
+    kind: str
+    outcome: str
+    notes: str
+    notes_hash: str | None
+    follow_up: date | None
+    origin_call: str | None
+    referrals: list[str] = field(default_factory=list)
+    offers: list[str] = field(default_factory=list)
+    wins: list[str] = field(default_factory=list)
+
+    def as_json(self, *, full: bool = True) -> dict[str, object]:
+        out: dict[str, object] = {
+            "call_id": self.id,
+            "person": {"id": self.person_id, "name": self.person_name},
+            "date": self.day.isoformat(),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "kind": self.kind,
+        }
+        if full:
+            out |= {
+                "outcome": self.outcome,
+                "notes": self.notes,
+                "referrals": self.referrals,
+                "offers": self.offers,
+                "follow_up": self.follow_up.isoformat() if self.follow_up else None,
+                "wins": self.wins,
+            }
+        return out
+
+
+_CALL_SQL = "SELECT c.*, p.name AS person_name FROM calls c JOIN people p ON p.id = c.person_id"
+
+
+def _call(conn: sqlite3.Connection, row: sqlite3.Row, *, details: bool = True) -> Call:
+    call = Call(
+        id=row["id"],
+        person_id=row["person_id"],
+        person_name=row["person_name"],
+        day=date.fromisoformat(row["day"]),
+        start=datetime.fromisoformat(row["start_at"]),
+        end=datetime.fromisoformat(row["end_at"]),
+        tz=row["tz"],
+        kind=row["kind"],
+        outcome=row["outcome"],
+        notes=row["notes"],
+        notes_hash=row["notes_hash"],
+        follow_up=date.fromisoformat(row["follow_up"]) if row["follow_up"] else None,
+        origin_call=row["origin_call"],
+    )
+    if details:
+        call.referrals = [
+            r[0]
+            for r in conn.execute(
+                "SELECT p.name FROM referrals r JOIN people p ON p.id = r.person_id "
+                "WHERE r.call_id = ? ORDER BY r.rowid",
+                (call.id,),
+            )
+        ]
+        call.offers = [
+            r[0]
+            for r in conn.execute("SELECT text FROM offers WHERE call_id = ? ORDER BY id", (call.id,))
+        ]
+        call.wins = [
+            r[0] for r in conn.execute("SELECT text FROM wins WHERE call_id = ?", (call.id,))
+        ]
+    return call
+
+
+def get(conn: sqlite3.Connection, call_id: str) -> Call | None:
+    row = conn.execute(_CALL_SQL + " WHERE c.id = ?", (call_id,)).fetchone()
+    return _call(conn, row) if row else None
+
+
+def on_day(conn: sqlite3.Connection, day: date) -> list[Call]:
+    rows = conn.execute(_CALL_SQL + " WHERE c.day = ? ORDER BY c.start_at, c.id", (day.isoformat(),))
+    return [_call(conn, r) for r in rows]
+
+
+def history(
+    conn: sqlite3.Connection, *, person_id: int | None = None, since: date | None = None
+) -> Iterator[Call]:
+    where, args = [], []
+    if person_id is not None:
+        where.append("c.person_id = ?")
+        args.append(person_id)
+    if since is not None:
+        where.append("c.day >= ?")
+        args.append(since.isoformat())
+    sql = _CALL_SQL + (" WHERE " + " AND ".join(where) if where else "")
+    for row in conn.execute(sql + " ORDER BY c.day, c.start_at, c.id", args):
+        yield _call(conn, row)
+
+
+def last_finished(conn: sqlite3.Connection, person_id: int, before: date) -> Call | None:
+    """The person's last call before ``before`` that has an outcome."""
+    row = conn.execute(
+        _CALL_SQL + " WHERE c.person_id = ? AND c.day < ? AND c.outcome != 'planned' "
+        "ORDER BY c.day DESC LIMIT 1",
+        (person_id, before.isoformat()),
+    ).fetchone()
+    return _call(conn, row) if row else None
+
+
+def next_open(conn: sqlite3.Connection, person_id: int) -> date | None:
+    row = conn.execute(
+        "SELECT day FROM calls WHERE person_id = ? AND outcome = 'planned'", (person_id,)
+    ).fetchone()
+    return date.fromisoformat(row[0]) if row else None
+
+
+def insert(
+    conn: sqlite3.Connection,
+    *,
+    call_id: str,
+    person_id: int,
+    day: date,
+    start: datetime,
+    end: datetime,
+    tz: str,
+    kind: str,
+    origin_call: str | None = None,
+) -> None:
+    now = utcnow_iso()
+    conn.execute(
+        """INSERT INTO calls(id, person_id, day, start_at, end_at, tz, kind, origin_call,
+                             created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (call_id, person_id, day.isoformat(), start.isoformat(), end.isoformat(), tz, kind,
+         origin_call, now, now),
+    )
+    if kind != "retry":  # a retry keeps the person's place in the rotation
+        conn.execute(
+            """UPDATE people SET rotation_key =
+                 printf('%05d:%s', CAST(substr(rotation_key, 1, 5) AS INTEGER) + 1, ?)
+               WHERE id = ?""",
+            (day.isoformat(), person_id),
+        )
+
+
+def set_outcome(conn: sqlite3.Connection, call_id: str, outcome: str) -> None:
+    conn.execute(
+        "UPDATE calls SET outcome = ?, updated_at = ? WHERE id = ?", (outcome, utcnow_iso(), call_id)
+    )
+
+
+def open_offers(conn: sqlite3.Connection, person_id: int | None = None) -> list[tuple[int, str, str]]:
+    """(offer id, person name, text) of offers not yet done."""
+    sql = """SELECT o.id, p.name, o.text FROM offers o JOIN people p ON p.id = o.person_id
+             WHERE o.done_at IS NULL"""
+    args: tuple[object, ...] = ()
+    if person_id is not None:
+        sql += " AND o.person_id = ?"
+        args = (person_id,)
+    return [(r[0], r[1], r[2]) for r in conn.execute(sql + " ORDER BY o.id", args)]
+
+
+# ------------------------------------------------------------------ calendar event state
+@dataclass
+class EventState:
+    calendar: str
+    call_id: str
+    uid: str
+    etag: str | None
+    state: str
+    written: str | None
+    edited: bool
+
+
+def event_state(conn: sqlite3.Connection, calendar: str, call_id: str) -> EventState | None:
+    row = conn.execute(
+        "SELECT * FROM calendar_events WHERE calendar = ? AND call_id = ?", (calendar, call_id)
+    ).fetchone()
+    return _state(row) if row else None
+
+
+def event_state_by_uid(conn: sqlite3.Connection, calendar: str, uid: str) -> EventState | None:
+    row = conn.execute(
+        "SELECT * FROM calendar_events WHERE calendar = ? AND uid = ?", (calendar, uid)
+    ).fetchone()
+    return _state(row) if row else None
+
+
+def _state(row: sqlite3.Row) -> EventState:
+    return EventState(
+        calendar=row["calendar"],
+        call_id=row["call_id"],
+        uid=row["uid"],
+        etag=row["etag"],
+        state=row["state"],
+        written=row["written"],
+        edited=bool(row["edited"]),
+    )
+
+
+def known_etags(conn: sqlite3.Connection, calendar: str) -> dict[str, str]:
+    return {
+        r[0]: r[1] or ""
+        for r in conn.execute(
+            "SELECT uid, etag FROM calendar_events WHERE calendar = ? AND state = 'written'",
+            (calendar,),
+        )
+    }
+
+
+def upsert_event_state(
+    conn: sqlite3.Connection,
+    calendar: str,
+    call_id: str,
+    uid: str,
+    *,
+    state: str,
+    etag: str | None = None,
+    written: str | None = None,
+) -> None:
+    conn.execute(
+        """INSERT INTO calendar_events(calendar, call_id, uid, etag, state, written)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(calendar, call_id) DO UPDATE SET
+             etag = coalesce(excluded.etag, etag), state = excluded.state,
+             written = coalesce(excluded.written, written)""",
+        (calendar, call_id, uid, etag, state, written),
+    )

@@ -1,0 +1,146 @@
+"""The SQLite store: one file in the data dir, WAL, foreign keys, forward migrations.
+
+Every command works inside ``store.tx()`` transactions (``BEGIN IMMEDIATE``), so a crash
+leaves either all of a step or none of it. A process-level lock file in the data dir
+serialises syncsvc processes (the daemon and a manual command), see ``lock.py``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from syncsvc.errors import StoreError
+from syncsvc.paths import ensure_private_dir
+from syncsvc.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+        self.conn = conn
+        self.path = path
+        self._depth = 0
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
+        ensure_private_dir(path.parent)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: cannot open the store ({e})") from None
+        return cls._prepare(conn, path)
+
+    @classmethod
+    def memory(cls) -> Store:
+        return cls._prepare(sqlite3.connect(":memory:", isolation_level=None), None)
+
+    @classmethod
+    def _prepare(cls, conn: sqlite3.Connection, path: Path | None) -> Store:
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if path is not None:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            store = cls(conn, path)
+            store._migrate()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise StoreError(
+                f"{path}: not a usable syncsvc store ({e}); move it aside to start afresh"
+            ) from None
+        return store
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: the store has schema version {version}, newer than this syncsvc "
+                f"understands ({SCHEMA_VERSION}); upgrade syncsvc"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            with self.tx():
+                # executescript would COMMIT our transaction; run statement by statement
+                for statement in _statements(MIGRATIONS[target]):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {target + 1}")
+        with self.tx():
+            if self.meta("install_id") is None:
+                self.set_meta("install_id", secrets.token_hex(4))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ meta, tokens
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def install_id(self) -> str:
+        value = self.meta("install_id")
+        assert value is not None
+        return value
+
+    def token(self, scope: str) -> str | None:
+        row = self.conn.execute("SELECT token FROM sync_tokens WHERE scope = ?", (scope,)).fetchone()
+        return row[0] if row else None
+
+    def set_token(self, scope: str, token: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO sync_tokens(scope, token) VALUES (?, ?) "
+            "ON CONFLICT(scope) DO UPDATE SET token = excluded.token",
+            (scope, token),
+        )
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _statements(script: str) -> Iterator[str]:
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf.strip()
+            buf = ""
+    if buf.strip():
+        yield buf.strip()

@@ -1,0 +1,129 @@
+"""Forward-only schema migrations. ``MIGRATIONS[i]`` brings the schema from version i to i+1.
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+V1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- The name list. Nobody is deleted by an import; `merge` folds one row into another.
+CREATE TABLE people (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    org            TEXT,
+    title          TEXT,
+    note           TEXT,
+    categories     TEXT NOT NULL DEFAULT '',        -- comma-separated
+    source         TEXT NOT NULL,                   -- vcard | google | manual | referral | linkedin
+    source_detail  TEXT,                            -- e.g. the file it came from
+    referred_by    INTEGER REFERENCES people(id) ON DELETE SET NULL,
+    added_at       TEXT NOT NULL,                   -- ISO timestamp
+    last_contacted TEXT,                            -- YYYY-MM-DD of the last call that happened
+    rotation_key   TEXT NOT NULL DEFAULT '',        -- '' never called, else 'RRRRR:YYYY-MM-DD':
+                                                    -- rounds called so far and the last day
+    shuffle        INTEGER NOT NULL,                -- stable random tie-break for the rotation
+    removed_at_source TEXT                          -- deleted at its source (Google): kept, marked
+);
+CREATE INDEX people_rotation ON people(rotation_key, shuffle);
+CREATE INDEX people_referred ON people(referred_by) WHERE referred_by IS NOT NULL;
+CREATE INDEX people_name ON people(name COLLATE NOCASE);
+
+-- Ways to reach a person; `norm` is what duplicates are matched on.
+CREATE TABLE addresses (
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL CHECK (kind IN ('email', 'phone', 'url')),
+    value     TEXT NOT NULL,                        -- as written
+    norm      TEXT NOT NULL,                        -- lower-cased email, E.164 phone
+    position  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, norm, person_id)
+);
+CREATE INDEX addresses_person ON addresses(person_id);
+
+-- Identity of a person at a source: a vCard UID, a Google resourceName.
+CREATE TABLE source_ids (
+    source    TEXT NOT NULL,                        -- 'vcard' | 'google' | 'linkedin'
+    ext_id    TEXT NOT NULL,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    PRIMARY KEY (source, ext_id)
+);
+CREATE INDEX source_ids_person ON source_ids(person_id);
+
+CREATE TABLE topics (
+    id     INTEGER PRIMARY KEY,
+    text   TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+
+CREATE TABLE calls (
+    id          TEXT PRIMARY KEY,                   -- stable: also the event's UID stem
+    person_id   INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    day         TEXT NOT NULL,                      -- YYYY-MM-DD, local to tz
+    start_at    TEXT NOT NULL,                      -- ISO datetime with offset
+    end_at      TEXT NOT NULL,
+    tz          TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('rotation', 'referral', 'retry', 'follow_up')),
+    outcome     TEXT NOT NULL DEFAULT 'planned' CHECK (outcome IN
+                  ('planned', 'done', 'no_answer', 'rescheduled', 'skipped', 'missed')),
+    notes       TEXT NOT NULL DEFAULT '',
+    notes_hash  TEXT,                               -- hash of the notes last applied
+    follow_up   TEXT,                               -- YYYY-MM-DD asked for in the notes
+    origin_call TEXT REFERENCES calls(id) ON DELETE SET NULL,  -- the call whose notes made this one
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX calls_one_open ON calls(person_id) WHERE outcome = 'planned';
+CREATE UNIQUE INDEX calls_person_day ON calls(person_id, day);
+CREATE UNIQUE INDEX calls_from_origin ON calls(origin_call, kind) WHERE origin_call IS NOT NULL;
+CREATE INDEX calls_day ON calls(day);
+CREATE INDEX calls_outcome ON calls(outcome, day);
+CREATE INDEX calls_follow_up ON calls(follow_up) WHERE follow_up IS NOT NULL;
+
+CREATE TABLE referrals (
+    call_id   TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    PRIMARY KEY (call_id, person_id)
+);
+
+CREATE TABLE offers (
+    id        INTEGER PRIMARY KEY,
+    call_id   TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    text      TEXT NOT NULL,
+    done_at   TEXT,
+    UNIQUE (call_id, text)
+);
+
+CREATE TABLE wins (
+    call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (call_id, text)
+);
+
+-- Per calendar: which calls have an event there, and what we last saw of it.
+CREATE TABLE calendar_events (
+    calendar TEXT NOT NULL,
+    call_id  TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    uid      TEXT NOT NULL,
+    etag     TEXT,
+    state    TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'written', 'deleted')),
+    written  TEXT,                                  -- the description syncsvc wrote
+    edited   INTEGER NOT NULL DEFAULT 0,            -- the person changed it: never overwrite
+    PRIMARY KEY (calendar, call_id)
+);
+CREATE UNIQUE INDEX calendar_events_uid ON calendar_events(calendar, uid);
+CREATE INDEX calendar_events_pending ON calendar_events(calendar, state);
+
+-- Sync tokens: a calendar's key, or 'contacts:google'.
+CREATE TABLE sync_tokens (
+    scope TEXT PRIMARY KEY,
+    token TEXT
+);
+"""
+
+MIGRATIONS: list[str] = [V1]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,279 @@
+"""Queries on the name list: people, their addresses and source ids, and the topic."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utcnow_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Person:
+    id: int
+    name: str
+    org: str | None
+    title: str | None
+    note: str | None
+    categories: list[str]
+    source: str
+    source_detail: str | None
+    referred_by: int | None
+    referred_by_name: str | None
+    added_at: str
+    last_contacted: str | None
+    removed_at_source: str | None
+    emails: list[str] = field(default_factory=list)
+    phones: list[tuple[str, str]] = field(default_factory=list)  # (as written, normalised)
+    urls: list[str] = field(default_factory=list)
+
+
+_PERSON_SQL = """
+SELECT p.*, r.name AS referred_by_name FROM people p
+LEFT JOIN people r ON r.id = p.referred_by
+"""
+
+
+def _person(conn: sqlite3.Connection, row: sqlite3.Row) -> Person:
+    p = Person(
+        id=row["id"],
+        name=row["name"],
+        org=row["org"],
+        title=row["title"],
+        note=row["note"],
+        categories=[c for c in row["categories"].split(",") if c],
+        source=row["source"],
+        source_detail=row["source_detail"],
+        referred_by=row["referred_by"],
+        referred_by_name=row["referred_by_name"],
+        added_at=row["added_at"],
+        last_contacted=row["last_contacted"],
+        removed_at_source=row["removed_at_source"],
+    )
+    for a in conn.execute(
+        "SELECT kind, value, norm FROM addresses WHERE person_id = ? ORDER BY position, rowid",
+        (p.id,),
+    ):
+        if a["kind"] == "email":
+            p.emails.append(a["value"])
+        elif a["kind"] == "phone":
+            p.phones.append((a["value"], a["norm"]))
+        else:
+            p.urls.append(a["value"])
+    return p
+
+
+def get(conn: sqlite3.Connection, person_id: int) -> Person | None:
+    row = conn.execute(_PERSON_SQL + " WHERE p.id = ?", (person_id,)).fetchone()
+    return _person(conn, row) if row else None
+
+
+def iter_people(conn: sqlite3.Connection, search: str | None = None) -> Iterator[Person]:
+    """Everyone, by name; ``search`` matches name, org, email or phone (case-insensitive)."""
+    if search:
+        like = f"%{search.strip()}%"
+        rows = conn.execute(
+            _PERSON_SQL
+            + """ WHERE p.name LIKE :q OR p.org LIKE :q OR p.title LIKE :q OR p.note LIKE :q
+                  OR EXISTS (SELECT 1 FROM addresses a WHERE a.person_id = p.id
+                             AND (a.value LIKE :q OR a.norm LIKE :q))
+                  ORDER BY p.name COLLATE NOCASE, p.id""",
+            {"q": like},
+        )
+    else:
+        rows = conn.execute(_PERSON_SQL + " ORDER BY p.name COLLATE NOCASE, p.id")
+    for row in rows:
+        yield _person(conn, row)
+
+
+def count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM people").fetchone()[0]
+
+
+def find(conn: sqlite3.Connection, text: str) -> list[Person]:
+    """People a user means by ``text``: an id, an exact name, or an email/phone."""
+    text = text.strip()
+    if text.isdigit() and (p := get(conn, int(text))):
+        return [p]
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM people WHERE name = ? COLLATE NOCASE "
+            "UNION SELECT person_id FROM addresses WHERE norm = lower(?) OR value = ?",
+            (text, text, text),
+        )
+    ]
+    return [p for i in sorted(ids) if (p := get(conn, i))]
+
+
+def match(
+    conn: sqlite3.Connection,
+    *,
+    source_ids: Iterable[tuple[str, str]] = (),
+    emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+) -> int | None:
+    """The person a card is: by source id, else email, else phone (all normalised)."""
+    for source, ext_id in source_ids:
+        row = conn.execute(
+            "SELECT person_id FROM source_ids WHERE source = ? AND ext_id = ?", (source, ext_id)
+        ).fetchone()
+        if row:
+            return row[0]
+    for kind, values in (("email", emails), ("phone", phones)):
+        for norm in values:
+            row = conn.execute(
+                "SELECT person_id FROM addresses WHERE kind = ? AND norm = ? "
+                "ORDER BY person_id LIMIT 1",
+                (kind, norm),
+            ).fetchone()
+            if row:
+                return row[0]
+    return None
+
+
+def add(
+    conn: sqlite3.Connection,
+    *,
+    name: str,
+    source: str,
+    source_detail: str | None = None,
+    org: str | None = None,
+    title: str | None = None,
+    note: str | None = None,
+    categories: Iterable[str] = (),
+    referred_by: int | None = None,
+) -> int:
+    cur = conn.execute(
+        """INSERT INTO people(name, org, title, note, categories, source, source_detail,
+                              referred_by, added_at, shuffle)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            name,
+            org,
+            title,
+            note,
+            ",".join(c.replace(",", " ") for c in categories),
+            source,
+            source_detail,
+            referred_by,
+            utcnow_iso(),
+            random.getrandbits(62),
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def add_address(conn: sqlite3.Connection, person_id: int, kind: str, value: str, norm: str) -> bool:
+    """Add an email/phone/url unless the person has it already. True if added."""
+    if not norm:
+        return False
+    pos = conn.execute(
+        "SELECT count(*) FROM addresses WHERE person_id = ? AND kind = ?", (person_id, kind)
+    ).fetchone()[0]
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO addresses(person_id, kind, value, norm, position) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (person_id, kind, value, norm, pos),
+    )
+    return cur.rowcount > 0
+
+
+def add_source_id(conn: sqlite3.Connection, source: str, ext_id: str, person_id: int) -> bool:
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO source_ids(source, ext_id, person_id) VALUES (?, ?, ?)",
+        (source, ext_id, person_id),
+    )
+    return cur.rowcount > 0
+
+
+def update_fields(conn: sqlite3.Connection, person_id: int, **fields: str | None) -> bool:
+    """Set the given non-empty fields where they differ. True if anything changed."""
+    row = conn.execute("SELECT * FROM people WHERE id = ?", (person_id,)).fetchone()
+    changes = {k: v for k, v in fields.items() if v and row[k] != v}
+    if not changes:
+        return False
+    assignments = ", ".join(f"{k} = :{k}" for k in changes)
+    conn.execute(f"UPDATE people SET {assignments} WHERE id = :id", {**changes, "id": person_id})
+    return True
+
+
+def mark_removed_at_source(conn: sqlite3.Connection, source: str, ext_id: str) -> bool:
+    cur = conn.execute(
+        """UPDATE people SET removed_at_source = ? WHERE removed_at_source IS NULL AND id IN
+           (SELECT person_id FROM source_ids WHERE source = ? AND ext_id = ?)""",
+        (utcnow_iso(), source, ext_id),
+    )
+    return cur.rowcount > 0
+
+
+def possible_duplicates(conn: sqlite3.Connection) -> list[list[Person]]:
+    """Groups of people with the same name (case-insensitive) who share no address."""
+    groups: list[list[Person]] = []
+    rows = conn.execute(
+        """SELECT group_concat(id) AS ids FROM people
+           GROUP BY lower(trim(name)) HAVING count(*) > 1 ORDER BY lower(trim(name))"""
+    )
+    for row in rows:
+        people = [p for i in row["ids"].split(",") if (p := get(conn, int(i)))]
+        groups.append(sorted(people, key=lambda p: p.id))
+    return groups
+
+
+def merge(conn: sqlite3.Connection, keep: int, other: int) -> None:
+    """Fold ``other`` into ``keep``: addresses, source ids, calls, referrals; then drop it."""
+    conn.execute(
+        """INSERT OR IGNORE INTO addresses(person_id, kind, value, norm, position)
+           SELECT ?, kind, value, norm, position + 1000 FROM addresses WHERE person_id = ?""",
+        (keep, other),
+    )
+    conn.execute("UPDATE OR IGNORE source_ids SET person_id = ? WHERE person_id = ?", (keep, other))
+    # two open calls or two calls on one day cannot be folded: the other's are closed first
+    conn.execute(
+        """UPDATE calls SET outcome = 'skipped' WHERE person_id = ? AND outcome = 'planned'
+           AND EXISTS (SELECT 1 FROM calls c WHERE c.person_id = ? AND c.outcome = 'planned')""",
+        (other, keep),
+    )
+    conn.execute(
+        """DELETE FROM calls WHERE person_id = ? AND day IN
+           (SELECT day FROM calls WHERE person_id = ?) AND outcome != 'done'""",
+        (other, keep),
+    )
+    conn.execute("UPDATE OR IGNORE calls SET person_id = ? WHERE person_id = ?", (keep, other))
+    conn.execute("UPDATE OR IGNORE referrals SET person_id = ? WHERE person_id = ?", (keep, other))
+    conn.execute("UPDATE offers SET person_id = ? WHERE person_id = ?", (keep, other))
+    conn.execute("UPDATE people SET referred_by = ? WHERE referred_by = ?", (keep, other))
+    o = conn.execute("SELECT * FROM people WHERE id = ?", (other,)).fetchone()
+    k = conn.execute("SELECT * FROM people WHERE id = ?", (keep,)).fetchone()
+    conn.execute(
+        """UPDATE people SET org = coalesce(org, ?), title = coalesce(title, ?),
+                  note = coalesce(note, ?), referred_by = coalesce(referred_by, ?),
+                  last_contacted = max(coalesce(last_contacted, ''), coalesce(?, '')),
+                  rotation_key = max(rotation_key, ?)
+           WHERE id = ?""",
+        (o["org"], o["title"], o["note"], o["referred_by"], o["last_contacted"],
+         o["rotation_key"], keep),
+    )
+    if k["last_contacted"] is None and o["last_contacted"] is None:
+        conn.execute("UPDATE people SET last_contacted = NULL WHERE id = ?", (keep,))
+    conn.execute("DELETE FROM people WHERE id = ?", (other,))
+
+
+# ---------------------------------------------------------------------------- topic
+def current_topic(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT text FROM topics ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def set_topic(conn: sqlite3.Connection, text: str) -> None:
+    conn.execute("INSERT INTO topics(text, set_at) VALUES (?, ?)", (text, utcnow_iso()))
+
+
+def topic_history(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in conn.execute("SELECT text, set_at FROM topics ORDER BY id")]
