@@ -1,0 +1,292 @@
+"""The core the CLI and the daemon call: one object holding the config, the store, the
+calendar and the clock. Each method is one unit of work done inside the data dir lock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from syncsvc import planner
+from syncsvc import sync as calendar_sync
+from syncsvc.clock import Clock, SystemClock
+from syncsvc.config import Config
+from syncsvc.contacts.merge import ImportResult, import_cards
+from syncsvc.errors import UsageError
+from syncsvc.store import Store, data_dir_lock
+from syncsvc.store import calls as calls_db
+from syncsvc.store import people as people_db
+
+if TYPE_CHECKING:
+    from syncsvc.calendars.base import Calendar
+
+log = logging.getLogger("syncsvc")
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to roll a dry run back."""
+
+
+@dataclass
+class PersonInput:
+    name: str
+    emails: Sequence[str] = ()
+    phones: Sequence[str] = ()
+    org: str | None = None
+    note: str | None = None
+    referred_by: str | None = None
+
+
+class App:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        calendar: Calendar | None = None,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._calendar = calendar
+        self._store: Store | None = None
+        self.lock_timeout = lock_timeout
+
+    # ------------------------------------------------------------------ resources
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.config.db_path)
+        return self._store
+
+    @property
+    def calendar(self) -> Calendar:
+        if self._calendar is None:
+            from syncsvc.calendars import open_calendar
+
+            self._calendar = open_calendar(self.config)
+        return self._calendar
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._calendar is not None:
+            self._calendar.close()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with data_dir_lock(self.config.data_dir, self.lock_timeout):
+            yield
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.now().astimezone(self.config.calls.zone).date()
+
+    @property
+    def region(self) -> str | None:
+        from syncsvc.contacts.phones import default_region
+
+        return self.config.calls.region or default_region()
+
+    # ------------------------------------------------------------------ the name list
+    def import_vcards(
+        self, paths: Sequence[str | Path], progress: Callable[[], None] | None = None
+    ) -> ImportResult:
+        """Check every path first (a bad one imports nothing), then import card by card."""
+        from syncsvc.contacts.vcard import read_cards, vcard_files
+
+        files = vcard_files(paths)
+        result = ImportResult()
+        with self.locked():
+            for path in files:
+                import_cards(
+                    self.store, read_cards(path), source="vcard", region=self.region,
+                    result=result, progress=progress,
+                )
+        return result
+
+    def import_google(self) -> ImportResult:
+        from syncsvc.contacts.google import build_people_service, fetch_contacts
+
+        service = build_people_service(self.config)
+        scope = "contacts:google"
+        with self.locked():
+            page = fetch_contacts(service, self.store.token(scope))
+            result = import_cards(self.store, page.cards, source="google", region=self.region)
+            with self.store.tx() as conn:
+                for resource in page.deleted:
+                    people_db.mark_removed_at_source(conn, "google", resource)
+                self.store.set_token(scope, page.sync_token)
+        return result
+
+    def add_person(self, person: PersonInput) -> int:
+        """Add one name by hand (or update the person with that email/phone)."""
+        from syncsvc.contacts.merge import merge_card
+        from syncsvc.contacts.vcard import Card
+
+        name = person.name.strip()
+        if not name:
+            raise UsageError("the name is empty")
+        card = Card(
+            name=name, emails=list(person.emails), phones=list(person.phones), org=person.org,
+            title=None, note=person.note, uid=None, categories=[], source="manual",
+            card_no=1, line=1,
+        )
+        with self.locked(), self.store.tx() as conn:
+            referrer = self.find_one(person.referred_by) if person.referred_by else None
+            _, person_id = merge_card(conn, card, source="manual", region=self.region)
+            people_db.update_fields(conn, person_id, note=person.note)
+            if referrer is not None and referrer != person_id:
+                conn.execute(
+                    "UPDATE people SET referred_by = ? WHERE id = ?", (referrer, person_id)
+                )
+        return person_id
+
+    def people(self, search: str | None = None) -> Iterator[people_db.Person]:
+        return people_db.iter_people(self.store.conn, search)
+
+    def store_count(self) -> int:
+        return people_db.count(self.store.conn)
+
+    def duplicates(self) -> list[list[people_db.Person]]:
+        return people_db.possible_duplicates(self.store.conn)
+
+    def find_one(self, text: str) -> int:
+        found = people_db.find(self.store.conn, text)
+        if not found:
+            raise UsageError(f"nobody on the list matches '{text}' (see `syncsvc people`)")
+        if len(found) > 1:
+            ids = ", ".join(f"{p.id} ({p.name})" for p in found[:5])
+            raise UsageError(f"'{text}' matches several people: {ids}; use the id")
+        return found[0].id
+
+    def merge(self, keep: str, other: str) -> int:
+        with self.locked(), self.store.tx() as conn:
+            a, b = self.find_one(keep), self.find_one(other)
+            if a == b:
+                raise UsageError("those are the same person")
+            people_db.merge(conn, a, b)
+        return a
+
+    def set_topic(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise UsageError("the topic is empty; say what you want to explore")
+        with self.locked(), self.store.tx() as conn:
+            people_db.set_topic(conn, text)
+
+    # ------------------------------------------------------------------ planning
+    def plan(
+        self, first: date | None = None, days: int = 1, *, dry_run: bool = False, write: bool = True
+    ) -> list[calls_db.Call]:
+        """Plan ``days`` planning days from ``first`` (default: today, or the next planning
+        day once today's window has passed) and write the calls to the calendar."""
+        if days < 1:
+            raise UsageError("--days must be at least 1")
+        cfg = self.config.calls
+        start = first or planner.first_day_to_plan(cfg, self.now())
+        day_list = planner.planning_days(cfg, start, days)
+        with self.locked():
+            store = self.store
+            planned: list[calls_db.Call] = []
+            try:
+                with store.tx() as conn:
+                    for day in day_list:
+                        planner.plan_day(conn, cfg, day, store.install_id)
+                        planned += calls_db.on_day(conn, day)
+                    if dry_run:
+                        raise _DryRun
+            except _DryRun:
+                return planned
+            if write:
+                calendar_sync.push(store, self.calendar, self.config, self.now())
+        return planned
+
+    def plan_due(self) -> list[calls_db.Call]:
+        """For the daemon: plan today once its planning time has come (a no-op otherwise)."""
+        cfg = self.config.calls
+        now = self.now().astimezone(cfg.zone)
+        today = now.date()
+        if not planner.is_planning_day(cfg, today):
+            return []
+        if now < planner.local_datetime(today, cfg.plan_at, cfg.zone):
+            return []
+        if now >= planner.local_datetime(today, cfg.window_end, cfg.zone):
+            return []
+        return self.plan(today)
+
+    def sync(self) -> calendar_sync.SyncReport:
+        with self.locked():
+            report = calendar_sync.push(self.store, self.calendar, self.config, self.now())
+            read = calendar_sync.read_back(self.store, self.calendar, self.config, self.now())
+        read.written, read.updated = report.written, report.updated
+        return read
+
+    def reimport(self) -> None:
+        """For the daemon: re-import the configured contact sources."""
+        if self.config.contacts.vcard:
+            result = self.import_vcards(self.config.contacts.vcard)
+            log.info("re-imported vCards: %s", result.summary())
+        if self.config.contacts.google:
+            result = self.import_google()
+            log.info("re-imported Google Contacts: %s", result.summary())
+
+    # ------------------------------------------------------------------ insight
+    def calls(self, person: str | None = None, since: date | None = None) -> list[calls_db.Call]:
+        conn = self.store.conn
+        person_id = self.find_one(person) if person else None
+        return list(calls_db.history(conn, person_id=person_id, since=since))
+
+    def status(self) -> dict[str, Any]:
+        conn = self.store.conn
+        today = self.today()
+        week_start = today - timedelta(days=today.weekday())
+        done_week = conn.execute(
+            "SELECT count(*) FROM calls WHERE outcome = 'done' AND day BETWEEN ? AND ?",
+            (week_start.isoformat(), today.isoformat()),
+        ).fetchone()[0]
+        return {
+            "date": today.isoformat(),
+            "topic": people_db.current_topic(conn),
+            "today": [c.as_json() for c in calls_db.on_day(conn, today)],
+            "done_this_week": done_week,
+            "streak": self._streak(today),
+            "referrals": conn.execute("SELECT count(*) FROM referrals").fetchone()[0],
+            "open_offers": [
+                {"id": i, "person": name, "text": text}
+                for i, name, text in calls_db.open_offers(conn)
+            ],
+            "people": people_db.count(conn),
+            "never_called": conn.execute(
+                "SELECT count(*) FROM people WHERE rotation_key = ''"
+            ).fetchone()[0],
+        }
+
+    def _streak(self, today: date) -> int:
+        """Planning days in a row, up to today, with at least one call done (today counts
+        only once a call is done; a day not yet done does not break the streak)."""
+        cfg = self.config.calls
+        done_days = {
+            r[0] for r in self.store.conn.execute(
+                "SELECT DISTINCT day FROM calls WHERE outcome = 'done' AND day <= ?",
+                (today.isoformat(),),
+            )
+        }
+        streak, day = 0, today
+        if day.isoformat() not in done_days:
+            day -= timedelta(days=1)
+        while True:
+            if planner.is_planning_day(cfg, day):
+                if day.isoformat() not in done_days:
+                    return streak
+                streak += 1
+            day -= timedelta(days=1)
+            if (today - day).days > 3660:
+                return streak

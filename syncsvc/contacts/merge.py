@@ -1,0 +1,126 @@
+"""Cards from any source into the name list: match by source id, email or phone; never delete.
+
+A card that matches a known person updates that person (new addresses, changed org/title);
+otherwise it adds one. The same card read twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from syncsvc.contacts.phones import normalize_email, normalize_phone
+from syncsvc.store import people
+
+if TYPE_CHECKING:
+    from syncsvc.contacts.vcard import Card, Skipped
+    from syncsvc.store import Store
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[dict[str, object]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+        }
+
+    def summary(self) -> str:
+        text = f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
+        if self.skipped:
+            text += f", {len(self.skipped)} skipped"
+        return text
+
+
+def import_cards(
+    store: Store,
+    items: Iterable[Card | Skipped],
+    *,
+    source: str,
+    region: str | None,
+    result: ImportResult | None = None,
+    progress: Callable[[], None] | None = None,
+) -> ImportResult:
+    """Merge cards into the store inside one transaction; Skipped items are reported."""
+    from syncsvc.contacts.vcard import Skipped
+
+    result = result or ImportResult()
+    with store.tx() as conn:
+        for item in items:
+            if isinstance(item, Skipped):
+                result.skipped.append(
+                    {"source": item.source, "card": item.card, "line": item.line,
+                     "reason": item.reason}
+                )
+            else:
+                outcome, _ = merge_card(conn, item, source=source, region=region)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+            if progress:
+                progress()
+    return result
+
+
+def merge_card(
+    conn: sqlite3.Connection, card: Card, *, source: str, region: str | None
+) -> tuple[str, int]:
+    """Add or update one card's person: ("added" | "updated" | "unchanged", person id)."""
+    emails = [(e, normalize_email(e)) for e in card.emails]
+    phones = [(p, normalize_phone(p, region)) for p in card.phones]
+    ext_ids = [(source, card.uid)] if card.uid else []
+    person_id = people.match(
+        conn,
+        source_ids=ext_ids,
+        emails=[n for _, n in emails if n],
+        phones=[n for _, n in phones if n],
+    )
+    changed = False
+    if person_id is None:
+        person_id = people.add(
+            conn,
+            name=card.name,
+            source=source,
+            source_detail=_detail(card.source),
+            org=card.org,
+            title=card.title,
+            note=card.note,
+            categories=card.categories,
+        )
+        outcome = "added"
+    else:
+        changed = people.update_fields(conn, person_id, org=card.org, title=card.title)
+        changed |= _better_name(conn, person_id, card.name)
+        outcome = "unchanged"
+    for value, norm in emails:
+        changed |= people.add_address(conn, person_id, "email", value, norm)
+    for value, norm in phones:
+        changed |= people.add_address(conn, person_id, "phone", value, norm)
+    for s, ext in ext_ids:
+        changed |= people.add_source_id(conn, s, ext, person_id)
+    if outcome == "unchanged" and changed:
+        outcome = "updated"
+    return outcome, person_id
+
+
+def _better_name(conn: sqlite3.Connection, person_id: int, name: str) -> bool:
+    """Replace a stand-in name (an email or phone) by a real one from a later card."""
+    row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+    current = row[0]
+    is_stand_in = "@" in current or current.replace(" ", "").lstrip("+").isdigit()
+    if is_stand_in and name and name != current and "@" not in name:
+        conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
+        return True
+    return False
+
+
+def _detail(source_path: str) -> str:
+    return Path(source_path).name if source_path and source_path != "google" else source_path

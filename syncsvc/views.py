@@ -1,0 +1,111 @@
+"""How things look in a terminal (rich tables) and as JSON objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from syncsvc.store import calls as calls_db
+
+if TYPE_CHECKING:
+    from syncsvc.app import App
+    from syncsvc.store.people import Person
+
+console = Console(highlight=False)
+
+
+def person_json(app: App, p: Person) -> dict[str, Any]:
+    next_call = calls_db.next_open(app.store.conn, p.id)
+    return {
+        "id": p.id,
+        "name": p.name,
+        "emails": p.emails,
+        "phones": [written for written, _ in p.phones],
+        "org": p.org,
+        "title": p.title,
+        "note": p.note,
+        "source": p.source,
+        "referred_by": p.referred_by_name,
+        "last_contacted": p.last_contacted,
+        "next_call": next_call.isoformat() if next_call else None,
+        "removed_at_source": p.removed_at_source,
+    }
+
+
+def print_people(rows: Iterable[dict[str, Any]]) -> None:
+    table = Table("id", "name", "reach", "org", "last contact", "next call", "referred by")
+    n = 0
+    for r in rows:
+        reach = ", ".join([*r["emails"][:1], *r["phones"][:1]])
+        table.add_row(str(r["id"]), r["name"], reach, r["org"] or "", r["last_contacted"] or "",
+                      r["next_call"] or "", r["referred_by"] or "")
+        n += 1
+    if n:
+        console.print(table)
+    console.print(f"{n} people." if n else "Nobody yet: `syncsvc import FILE.vcf` or "
+                  "`syncsvc add NAME`.")
+
+
+def print_duplicates(groups: Sequence[Sequence[Person]]) -> None:
+    if not groups:
+        console.print("No possible duplicates.")
+        return
+    for group in groups:
+        ids = " ".join(str(p.id) for p in group)
+        reach = "; ".join(f"{p.id}: {', '.join(p.emails + [w for w, _ in p.phones]) or '-'}"
+                          for p in group)
+        console.print(f"{group[0].name}  (ids {ids})  {reach}")
+    console.print("Merge with: syncsvc merge KEEP-ID OTHER-ID")
+
+
+def print_plan(app: App, calls: Sequence[calls_db.Call], dry_run: bool) -> None:
+    if not calls:
+        console.print("Nobody to call: add people with `syncsvc import` or `syncsvc add`.")
+        return
+    table = Table("date", "time", "person", "kind", "outcome")
+    for c in calls:
+        table.add_row(c.day.isoformat(), c.start.strftime("%H:%M"), c.person_name, c.kind,
+                      c.outcome)
+    console.print(table)
+    if dry_run:
+        console.print("Dry run: nothing was written.")
+    elif app.config.calendar.backend == "vdir":
+        console.print(
+            f"Calls written to {app.config.calendar_path} (one .ics file per call). "
+            f"Look at them with `khal list` or sync the folder to your phone with vdirsyncer; "
+            f"after a call, write your notes below the marker line in the event."
+        )
+    else:
+        console.print(f"Calls written to your {app.config.calendar.backend} calendar.")
+
+
+def print_calls(rows: Sequence[calls_db.Call]) -> None:
+    if not rows:
+        console.print("No calls yet: `syncsvc plan`.")
+        return
+    table = Table("date", "person", "kind", "outcome", "notes", "referrals", "offers", "follow up")
+    for c in rows:
+        table.add_row(c.day.isoformat(), c.person_name, c.kind, c.outcome,
+                      c.notes[:60] + ("…" if len(c.notes) > 60 else ""),
+                      ", ".join(c.referrals), "; ".join(c.offers),
+                      c.follow_up.isoformat() if c.follow_up else "")
+    console.print(table)
+
+
+def print_status(data: dict[str, Any]) -> None:
+    console.print(f"[bold]{data['date']}[/bold]  topic: {data['topic'] or '(none yet: syncsvc topic TEXT)'}")
+    if data["today"]:
+        for c in data["today"]:
+            console.print(f"  {c['start'][11:16]}  {c['person']['name']:<30} {c['outcome']}")
+    else:
+        console.print("  No calls today.")
+    console.print(
+        f"Done this week: {data['done_this_week']}   streak: {data['streak']} day(s)   "
+        f"referrals: {data['referrals']}   never called: {data['never_called']} of "
+        f"{data['people']}"
+    )
+    for offer in data["open_offers"]:
+        console.print(f"  open offer for {offer['person']}: {offer['text']}")

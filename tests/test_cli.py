@@ -1,0 +1,189 @@
+"""The command line as a person meets it: output shapes, --json, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from syncsvc.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "config" / "sample-contacts.vcf"
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[calls]\ntimezone = "Europe/Berlin"\n'
+        'days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\nwindow = "00:00-23:59"\n'
+    )
+    return path
+
+
+def run(cfg: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--config", str(cfg), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_people_and_json_shapes(cfg: Path) -> None:
+    code, out, _ = run(cfg, "import", str(SAMPLE), "--json")
+    assert code == 0
+    assert json.loads(out) == {"added": 8, "updated": 0, "unchanged": 0, "skipped": []}
+    code, out, _ = run(cfg, "import", str(SAMPLE), "--json")
+    assert json.loads(out)["added"] == 0 and json.loads(out)["unchanged"] == 8
+    code, out, _ = run(cfg, "people", "--json")
+    people = json.loads(out)
+    assert len(people) == 8
+    ada = next(p for p in people if p["name"] == "Ada Brightwater")
+    assert {"id", "name", "emails", "phones", "org", "source", "referred_by", "last_contacted",
+            "next_call"} <= set(ada)
+    assert ada["emails"] == ["ada.brightwater@example.org"]
+    assert ada["org"] == "Tidewater Energy"
+    assert ada["next_call"] is None
+
+
+def test_people_search_and_duplicates(cfg: Path) -> None:
+    run(cfg, "import", str(SAMPLE))
+    run(cfg, "add", "Ada Brightwater", "--email", "ada@other.example")
+    code, out, _ = run(cfg, "people", "--search", "tidewater", "--json")
+    assert [p["name"] for p in json.loads(out)] == ["Ada Brightwater"]
+    code, out, _ = run(cfg, "people", "--duplicates", "--json")
+    groups = json.loads(out)
+    assert len(groups) == 1 and len(groups[0]) == 2
+    ids = [str(p["id"]) for p in groups[0]]
+    code, out, _ = run(cfg, "merge", ids[0], ids[1])
+    assert code == 0
+    code, out, _ = run(cfg, "people", "--search", "Ada", "--json")
+    (ada,) = json.loads(out)
+    assert sorted(ada["emails"]) == ["ada.brightwater@example.org", "ada@other.example"]
+
+
+def test_add_with_referrer_and_topic_history(cfg: Path) -> None:
+    run(cfg, "add", "Sam Lee", "--email", "sam@example.org", "--phone", "+49 170 1234567")
+    code, _, _ = run(cfg, "add", "Kim Park", "--referred-by", "sam@example.org", "--org", "Acme")
+    assert code == 0
+    _, out, _ = run(cfg, "people", "--json")
+    kim = next(p for p in json.loads(out) if p["name"] == "Kim Park")
+    assert kim["referred_by"] == "Sam Lee" and kim["org"] == "Acme"
+    run(cfg, "topic", "first idea")
+    run(cfg, "topic", "climate tech product roles")
+    _, out, _ = run(cfg, "topic", "--json")
+    data = json.loads(out)
+    assert data["topic"] == "climate tech product roles"
+    assert [h["text"] for h in data["history"]] == ["first idea", "climate tech product roles"]
+
+
+def test_plan_json_sync_calls_status(cfg: Path) -> None:
+    run(cfg, "import", str(SAMPLE))
+    code, out, _ = run(cfg, "plan", "--date", "2026-12-01", "--days", "2", "--json")
+    assert code == 0
+    planned = json.loads(out)
+    assert len(planned) == 6
+    assert set(planned[0]) == {"call_id", "person", "date", "start", "end", "kind"}
+    assert {p["date"] for p in planned} == {"2026-12-01", "2026-12-02"}
+    code, out, _ = run(cfg, "sync", "--json")
+    assert code == 0 and json.loads(out)["written"] == 0
+    code, out, _ = run(cfg, "calls", "--json")
+    calls = json.loads(out)
+    assert len(calls) == 6
+    assert {"outcome", "notes", "referrals", "offers", "follow_up"} <= set(calls[0])
+    code, out, _ = run(cfg, "status", "--json")
+    assert code == 0 and json.loads(out)["people"] == 8
+    code, out, _ = run(cfg, "plan", "--date", "2026-12-01", "--dry-run", "--json")
+    assert len(json.loads(out)) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["import", "/nonexistent/contacts.vcf"], 1, "/nonexistent/contacts.vcf"),
+        (["plan", "--date", "next week"], 2, "is not a date; use YYYY-MM-DD"),
+        (["calls", "--person", "Nobody Here"], 2, "nobody on the list matches"),
+        (["import"], 2, "name vCard files or folders"),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(cfg: Path, args: list[str], code: int,
+                                             needle: str) -> None:
+    got, out, err = run(cfg, *args)
+    assert got == code
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and lines[0].startswith("syncsvc: ")
+
+
+def test_a_bad_file_imports_nothing(cfg: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.vcf"
+    junk.write_bytes(b"\x00\x01\x02 not a vcard at all")
+    code, _, err = run(cfg, "import", str(SAMPLE), str(junk))
+    assert code == 1 and str(junk) in err
+    _, out, _ = run(cfg, "people", "--json")
+    assert json.loads(out) == []
+
+
+def test_bad_config_is_reported_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[calls]\nper_day = 4\n")
+    proc = subprocess.run([sys.executable, "-m", "syncsvc", "--config", str(bad), "status"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 78
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (
+        f"syncsvc: {bad}: [calls] per_day = 4 is not allowed; use a whole number from 1 to 3")
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    for command in ("import", "add", "people", "merge", "topic", "plan", "sync", "calls", "run",
+                    "status", "auth", "doctor"):
+        assert command in result.stdout
+
+
+def test_doctor_reports_each_check(cfg: Path) -> None:
+    code, out, _ = run(cfg, "doctor", "--json")
+    checks = {c["check"]: c["ok"] for c in json.loads(out)}
+    assert code == 0
+    assert checks == {"config": True, "store": True, "calendar (vdir)": True}
+
+
+def test_daemon_notifies_plans_and_stops_on_sigterm(cfg: Path, tmp_path: Path) -> None:
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(30)
+    env = {**os.environ, "NOTIFY_SOCKET": str(sock_path)}
+    subprocess.run([sys.executable, "-m", "syncsvc", "--config", str(cfg), "import", str(SAMPLE)],
+                   check=True, capture_output=True, env=env, timeout=60)
+    proc = subprocess.Popen([sys.executable, "-m", "syncsvc", "--config", str(cfg), "run"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        messages: list[str] = []
+        while not any("READY=1" in m for m in messages):
+            messages.append(sock.recv(4096).decode())
+        deadline = time.monotonic() + 30
+        calendar = tmp_path / "data" / "calendar"
+        while len(list(calendar.glob("*.ics"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(list(calendar.glob("*.ics"))) == 3, "the catch-up planned today"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+        while not any("STOPPING=1" in m for m in messages):
+            messages.append(sock.recv(4096).decode())
+    finally:
+        proc.kill()
+        proc.wait()
+        sock.close()
+
+
+def test_run_once_plans_and_syncs(cfg: Path) -> None:
+    run(cfg, "import", str(SAMPLE))
+    code, out, _ = run(cfg, "run", "--once")
+    assert code == 0 and out.startswith("Planned 3 calls")

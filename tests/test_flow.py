@@ -1,0 +1,361 @@
+"""The whole loop on the local calendar folder: plan, the person writes in the event, sync
+reads it back. Every grammar row of the contract, idempotence, missed, deleted, moved."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+
+from syncsvc.app import App, PersonInput
+from syncsvc.clock import FixedClock
+from syncsvc.store import calls as calls_db
+from syncsvc.store import people as people_db
+
+from .conftest import BERLIN, add_people
+
+FRIDAY = date(2026, 11, 27)
+MONDAY = date(2026, 11, 30)
+
+
+class Phone:
+    """The person's calendar app: edits the .ics files in the vdir folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, call_id: str) -> Path:
+        return self.folder / f"{call_id}@syncsvc.ics"
+
+    def event(self, call_id: str) -> Any:
+        cal = icalendar.Calendar.from_ical(self.path(call_id).read_bytes())
+        return next(c for c in cal.walk("VEVENT"))
+
+    def write(self, call_id: str, notes: str = "", *, html: bool = False,
+              title: str | None = None, start: datetime | None = None,
+              replace_description: str | None = None) -> None:
+        path = self.path(call_id)
+        cal = icalendar.Calendar.from_ical(path.read_bytes())
+        ev = next(c for c in cal.walk("VEVENT"))
+        desc = str(ev.get("DESCRIPTION"))
+        if replace_description is not None:
+            desc = replace_description
+        elif html:
+            desc = desc.replace("\n", "<br>") + notes
+        else:
+            desc = desc + notes
+        ev["DESCRIPTION"] = desc
+        if title is not None:
+            ev["SUMMARY"] = title
+        if start is not None:
+            length = ev.decoded("DTEND") - ev.decoded("DTSTART")
+            del ev["DTSTART"]
+            del ev["DTEND"]
+            ev.add("DTSTART", start)
+            ev.add("DTEND", start + length)
+        path.write_bytes(cal.to_ical())
+
+    def delete(self, call_id: str) -> None:
+        self.path(call_id).unlink()
+
+
+@pytest.fixture
+def setup(make_app: Callable[..., App], clock: FixedClock) -> tuple[App, Phone, FixedClock]:
+    app = make_app(calls={"per_day": 3})
+    add_people(app, 6)
+    app.set_topic('renewable "energy" policy — Übergang')
+    return app, Phone(app.config.calendar_path), clock
+
+
+def todays(app: App, day: date = FRIDAY) -> list[calls_db.Call]:
+    return calls_db.on_day(app.store.conn, day)
+
+
+def test_plan_writes_one_event_per_call_with_the_question(setup: Any) -> None:
+    app, phone, _ = setup
+    planned = app.plan()
+    assert len(planned) == 3
+    files = sorted(p.name for p in phone.folder.glob("*.ics"))
+    assert files == sorted(f"{c.id}@syncsvc.ics" for c in planned)
+    ev = phone.event(planned[0].id)
+    desc = str(ev.get("DESCRIPTION"))
+    assert ('Do you know of anyone I might be able to spend 30 minutes talking to about '
+            'renewable "energy" policy — Übergang?') in desc
+    assert desc.rstrip().endswith("--- notes (write below this line) ---")
+    assert str(ev.get("SUMMARY")) == f"Call {planned[0].person_name}"
+    assert ev.decoded("DTSTART").tzinfo is not None
+    assert str(ev.get("X-SYNCSVC-CALL")) == planned[0].id
+
+
+def test_planning_again_writes_nothing_new(setup: Any) -> None:
+    app, phone, _ = setup
+    first = app.plan()
+    mtimes = {p: p.stat().st_mtime_ns for p in phone.folder.glob("*.ics")}
+    again = app.plan()
+    assert [c.id for c in first] == [c.id for c in again]
+    assert {p: p.stat().st_mtime_ns for p in phone.folder.glob("*.ics")} == mtimes
+
+
+def test_dry_run_changes_nothing(setup: Any) -> None:
+    app, phone, _ = setup
+    planned = app.plan(dry_run=True)
+    assert len(planned) == 3
+    assert not list(phone.folder.glob("*.ics"))
+    assert app.store.conn.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
+
+
+def _one(setup: Any, notes: str, **kw: Any) -> tuple[App, calls_db.Call]:
+    app, phone, clock = setup
+    call = app.plan()[0]
+    phone.write(call.id, notes, **kw)
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN))
+    app.sync()
+    got = calls_db.get(app.store.conn, call.id)
+    assert got is not None
+    return app, got
+
+
+@pytest.mark.parametrize(
+    ("notes", "outcome"),
+    [
+        ("done\nGreat chat about grid storage.", "done"),
+        ("Called!", "done"),
+        ("✓", "done"),
+        ("[x] talked 20 min", "done"),
+        ("no answer", "no_answer"),
+        ("Left a voicemail.", "no_answer"),
+        ("couldn't reach him", "no_answer"),
+        ("VM", "no_answer"),
+        ("skip", "skipped"),
+        ("She's moving to Lisbon, says hi", "done"),
+    ],
+)
+def test_outcomes(setup: Any, notes: str, outcome: str) -> None:
+    _, call = _one(setup, notes)
+    assert call.outcome == outcome
+    assert call.notes == notes.strip()
+
+
+def test_done_updates_last_contact(setup: Any) -> None:
+    app, call = _one(setup, "done")
+    person = people_db.get(app.store.conn, call.person_id)
+    assert person is not None and person.last_contacted == "2026-11-27"
+
+
+def test_title_check_mark_means_done(setup: Any) -> None:
+    app, phone, clock = setup
+    call = app.plan()[0]
+    phone.write(call.id, "", title=f"✓ Call {call.person_name}")
+    app.sync()
+    assert calls_db.get(app.store.conn, call.id).outcome == "done"  # type: ignore[union-attr]
+
+
+def test_reschedule_makes_a_retry_on_that_day(setup: Any) -> None:
+    app, call = _one(setup, "reschedule tuesday")
+    assert call.outcome == "rescheduled"
+    assert call.follow_up is None
+    retry = [c for c in calls_db.on_day(app.store.conn, date(2026, 12, 1))
+             if c.person_id == call.person_id]
+    assert [(c.kind, c.origin_call, c.outcome) for c in retry] == [("retry", call.id, "planned")]
+    # and it is in the calendar after the next sync
+    app.sync()
+    assert Phone(app.config.calendar_path).path(retry[0].id).exists()
+
+
+def test_later_goes_to_the_next_planning_day(setup: Any) -> None:
+    app, call = _one(setup, "later")
+    retry = calls_db.next_open(app.store.conn, call.person_id)
+    assert retry == MONDAY
+
+
+def test_referral_line_adds_a_person_referred_by_the_callee(setup: Any) -> None:
+    app, call = _one(setup, "done\nref: Jane Roe <jane@example.org> +1 555 0100")
+    assert call.referrals == ["Jane Roe"]
+    jane = people_db.find(app.store.conn, "jane@example.org")[0]
+    assert jane.referred_by == call.person_id
+    assert jane.phones and jane.phones[0][0] == "+1 555 0100"
+    # called soon: the referral lane comes first on the next planning day
+    monday = app.plan(MONDAY)
+    assert {c.person_id: c.kind for c in monday}[jane.id] == "referral"
+
+
+def test_referral_matches_an_existing_person_by_email(setup: Any) -> None:
+    app, phone, clock = setup
+    known = app.add_person(PersonInput(name="Jane R.", emails=["JANE@example.org"]))
+    before = people_db.count(app.store.conn)
+    call = app.plan()[0]
+    phone.write(call.id, "done\nref: Jane Roe (jane@example.org)")
+    app.sync()
+    assert people_db.count(app.store.conn) == before
+    got = calls_db.get(app.store.conn, call.id)
+    assert got is not None and got.referrals == ["Jane R."]
+    assert people_db.get(app.store.conn, known).referred_by == call.person_id  # type: ignore[union-attr]
+
+
+def test_offer_and_follow_up(setup: Any) -> None:
+    app, call = _one(setup, "done\noffer: send her the article\nfollow up in 2 weeks")
+    assert call.offers == ["send her the article"]
+    assert call.follow_up == date(2026, 12, 11)
+    status = app.status()
+    assert status["open_offers"][0]["text"] == "send her the article"
+    follow = app.plan(date(2026, 12, 11))
+    assert [c.kind for c in follow if c.person_id == call.person_id] == ["follow_up"]
+
+
+def test_html_notes_as_google_writes_them(setup: Any) -> None:
+    notes = ("<b>Done</b>&nbsp;- lovely call<br>ref: Jane Roe &lt;<a href=\"mailto:jane@example.org\">"
+             "jane@example.org</a>&gt;<br>offer:&nbsp;send the article")
+    app, call = _one(setup, notes, html=True)
+    assert call.outcome == "done"
+    assert call.referrals == ["Jane Roe"]
+    assert call.offers == ["send the article"]
+    assert call.notes == "Done - lovely call\nref: Jane Roe <jane@example.org>\noffer: send the article"
+
+
+def test_sync_twice_changes_nothing(setup: Any) -> None:
+    app, phone, clock = setup
+    call = app.plan()[0]
+    phone.write(call.id, "done\nref: Jane Roe <jane@example.org>\noffer: the article\n"
+                         "follow up in 1 week")
+    app.sync()
+
+    def snapshot() -> list[Any]:
+        conn = app.store.conn
+        return [conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                for t in ("people", "calls", "referrals", "offers", "addresses")]
+
+    before = [list(map(tuple, rows)) for rows in snapshot()]
+    app.sync()
+    app.sync()
+    assert [list(map(tuple, rows)) for rows in snapshot()] == before
+
+
+def test_edited_notes_are_read_again_without_doubling(setup: Any) -> None:
+    app, phone, clock = setup
+    call = app.plan()[0]
+    phone.write(call.id, "done\nref: Jane Roe <jane@example.org>")
+    app.sync()
+    phone.write(call.id, "\noffer: intro to Sam")
+    app.sync()
+    got = calls_db.get(app.store.conn, call.id)
+    assert got is not None
+    assert got.referrals == ["Jane Roe"]
+    assert got.offers == ["intro to Sam"]
+    assert len(people_db.find(app.store.conn, "jane@example.org")) == 1
+
+
+def test_a_call_with_nothing_written_becomes_missed_and_is_retried(setup: Any) -> None:
+    app, phone, clock = setup
+    planned = app.plan()
+    clock.set(datetime(2026, 11, 28, 20, 0, tzinfo=BERLIN))
+    app.sync()
+    assert {c.outcome for c in todays(app)} == {"missed"}
+    clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=BERLIN))
+    tuesday = app.plan()
+    retried = {c.person_id for c in tuesday if c.kind == "retry"}
+    assert retried == {c.person_id for c in planned}
+
+
+def test_a_deleted_event_counts_as_skipped_and_is_not_written_again(setup: Any) -> None:
+    app, phone, clock = setup
+    call = app.plan()[0]
+    phone.delete(call.id)
+    app.sync()
+    assert calls_db.get(app.store.conn, call.id).outcome == "skipped"  # type: ignore[union-attr]
+    app.plan()
+    app.sync()
+    assert not phone.path(call.id).exists()
+
+
+def test_a_moved_event_keeps_its_new_time(setup: Any) -> None:
+    app, phone, clock = setup
+    call = app.plan()[0]
+    new_start = datetime(2026, 11, 27, 12, 15, tzinfo=BERLIN)
+    phone.write(call.id, "", start=new_start)
+    app.sync()
+    got = calls_db.get(app.store.conn, call.id)
+    assert got is not None and got.start == new_start and got.outcome == "planned"
+    app.set_topic("something else entirely")
+    app.sync()
+    assert phone.event(call.id).decoded("DTSTART") == new_start
+
+
+def test_a_new_topic_refreshes_untouched_future_events_only(setup: Any) -> None:
+    app, phone, clock = setup
+    a, b, _ = app.plan()
+    phone.write(a.id, "my own words")
+    app.sync()
+    app.set_topic("urban farming")
+    app.sync()
+    assert "urban farming" in str(phone.event(b.id).get("DESCRIPTION"))
+    desc_a = str(phone.event(a.id).get("DESCRIPTION"))
+    assert "my own words" in desc_a and "urban farming" not in desc_a
+
+
+def test_without_a_topic_the_question_still_reads_well(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    add_people(app, 1)
+    call = app.plan()[0]
+    desc = str(Phone(app.config.calendar_path).event(call.id).get("DESCRIPTION"))
+    assert "talking to about the field you want to explore?" in desc
+    assert "syncsvc topic" in desc
+
+
+def test_status_and_calls(setup: Any) -> None:
+    app, phone, clock = setup
+    planned = app.plan()
+    phone.write(planned[0].id, "done\nref: Jane Roe <jane@example.org>")
+    phone.write(planned[1].id, "no answer")
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN))
+    app.sync()
+    status = app.status()
+    assert status["done_this_week"] == 1
+    assert status["streak"] == 1
+    assert status["referrals"] == 1
+    assert sorted(c["outcome"] for c in status["today"]) == ["done", "no_answer", "planned"]
+    history = app.calls(person=planned[0].person_name)
+    assert [c.as_json()["referrals"] for c in history] == [["Jane Roe"]]
+    assert app.calls(since=date(2026, 11, 28)) == []
+
+
+def test_past_window_plans_the_next_planning_day(setup: Any) -> None:
+    app, _, clock = setup
+    clock.set(datetime(2026, 11, 27, 19, 30, tzinfo=BERLIN))
+    assert {c.day for c in app.plan()} == {MONDAY}
+
+
+def test_crash_between_remote_write_and_local_commit_doubles_nothing(
+    setup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, phone, clock = setup
+    from syncsvc import sync as sync_mod
+
+    real = sync_mod.calls_db.upsert_event_state
+
+    def crash_after_write(conn: Any, calendar: str, call_id: str, uid: str, **kw: Any) -> None:
+        if kw.get("state") == "written":
+            raise KeyboardInterrupt("killed")
+        real(conn, calendar, call_id, uid, **kw)
+
+    monkeypatch.setattr(sync_mod.calls_db, "upsert_event_state", crash_after_write)
+    with pytest.raises(KeyboardInterrupt):
+        app.plan()
+    monkeypatch.setattr(sync_mod.calls_db, "upsert_event_state", real)
+    assert len(list(phone.folder.glob("*.ics"))) == 1
+    app.sync()
+    assert len(list(phone.folder.glob("*.ics"))) == 3
+    states = app.store.conn.execute("SELECT state, count(*) FROM calendar_events GROUP BY state")
+    assert dict(states.fetchall()) == {"written": 3}
+
+
+def test_plan_within_days_range(setup: Any) -> None:
+    app, _, _ = setup
+    planned = app.plan(FRIDAY, 2)
+    assert {c.day for c in planned} == {FRIDAY, MONDAY}
+    assert all(c.start.astimezone(BERLIN).hour in (17, 18) for c in planned)
+    assert len(planned) == 6
+    assert planned[0].start.utcoffset() == timedelta(hours=1)
