@@ -107,8 +107,12 @@ class App:
         with self.locked():
             for path in files:
                 import_cards(
-                    self.store, read_cards(path), source="vcard", region=self.region,
-                    result=result, progress=progress,
+                    self.store,
+                    read_cards(path),
+                    source="vcard",
+                    region=self.region,
+                    result=result,
+                    progress=progress,
                 )
         return result
 
@@ -135,9 +139,17 @@ class App:
         if not name:
             raise UsageError("the name is empty")
         card = Card(
-            name=name, emails=list(person.emails), phones=list(person.phones), org=person.org,
-            title=None, note=person.note, uid=None, categories=[], source="manual",
-            card_no=1, line=1,
+            name=name,
+            emails=list(person.emails),
+            phones=list(person.phones),
+            org=person.org,
+            title=None,
+            note=person.note,
+            uid=None,
+            categories=[],
+            source="manual",
+            card_no=1,
+            line=1,
         )
         with self.locked(), self.store.tx() as conn:
             referrer = self.find_one(person.referred_by) if person.referred_by else None
@@ -274,7 +286,8 @@ class App:
         only once a call is done; a day not yet done does not break the streak)."""
         cfg = self.config.calls
         done_days = {
-            r[0] for r in self.store.conn.execute(
+            r[0]
+            for r in self.store.conn.execute(
                 "SELECT DISTINCT day FROM calls WHERE outcome = 'done' AND day <= ?",
                 (today.isoformat(),),
             )

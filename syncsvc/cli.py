@@ -57,7 +57,7 @@ def catch_errors(fn: F) -> F:
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
-        except Exception as e:  # noqa: BLE001 - the CLI edge: one line, never a traceback
+        except Exception as e:
             if verbose:
                 log.exception("internal error")
             click.echo(
@@ -142,8 +142,9 @@ def import_(obj: Ctx, paths: tuple[str, ...], google: bool, as_json: bool) -> No
         emit_json(result.as_json())
         return
     for s in result.skipped:
-        click.echo(f"skipped {s['source']}: card {s['card']} (line {s['line']}): {s['reason']}",
-                   err=True)
+        click.echo(
+            f"skipped {s['source']}: card {s['card']} (line {s['line']}): {s['reason']}", err=True
+        )
     click.echo(f"Imported: {result.summary()}. {app.store_count()} people on your list.")
 
 
@@ -158,8 +159,12 @@ def _import_with_progress(app: Any, paths: tuple[str, ...], quiet: bool) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("importing"), BarColumn(), TextColumn("{task.completed} cards"),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+        TextColumn("importing"),
+        BarColumn(),
+        TextColumn("{task.completed} cards"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as progress:
         task = progress.add_task("import", total=None)
         return app.import_vcards(files, progress=lambda: progress.advance(task))
@@ -175,14 +180,22 @@ def _import_with_progress(app: Any, paths: tuple[str, ...], quiet: bool) -> Any:
 @click.option("--referred-by", metavar="NAME", help="Who referred them (name, email or id).")
 @click.pass_obj
 @catch_errors
-def add(obj: Ctx, name: str, email: tuple[str, ...], phone: tuple[str, ...], org: str | None,
-        note: str | None, referred_by: str | None) -> None:
+def add(
+    obj: Ctx,
+    name: str,
+    email: tuple[str, ...],
+    phone: tuple[str, ...],
+    org: str | None,
+    note: str | None,
+    referred_by: str | None,
+) -> None:
     """Add one name by hand."""
     from syncsvc.app import PersonInput
 
     person_id = obj.app.add_person(
-        PersonInput(name=name, emails=email, phones=phone, org=org, note=note,
-                    referred_by=referred_by)
+        PersonInput(
+            name=name, emails=email, phones=phone, org=org, note=note, referred_by=referred_by
+        )
     )
     click.echo(f"Added {name} (id {person_id}).")
 
@@ -237,8 +250,12 @@ def topic(obj: Ctx, text: str | None, as_json: bool) -> None:
         app.set_topic(text)
     history = people_db.topic_history(app.store.conn)
     if as_json:
-        emit_json({"topic": history[-1][0] if history else None,
-                   "history": [{"text": t, "set_at": at} for t, at in history]})
+        emit_json(
+            {
+                "topic": history[-1][0] if history else None,
+                "history": [{"text": t, "set_at": at} for t, at in history],
+            }
+        )
     elif history:
         click.echo(history[-1][0] if text is None else f"Topic set: {history[-1][0]}")
     else:
@@ -324,17 +341,28 @@ def run(obj: Ctx, once: bool) -> None:
         planned = app.plan()
         report = app.sync()
         days = ", ".join(sorted({c.day.isoformat() for c in planned})) or "no day"
-        click.echo(f"Planned {len(planned)} calls ({days}); synced: "
-                   f"{len(report.applied)} with new notes, {report.missed} missed.")
+        click.echo(
+            f"Planned {len(planned)} calls ({days}); synced: "
+            f"{len(report.applied)} with new notes, {report.missed} missed."
+        )
         return
     from syncsvc import daemon
 
     cfg = app.config
-    jobs = daemon.Jobs(plan=app.plan_due, sync=app.sync,
-                       reimport=app.reimport if (cfg.contacts.vcard or cfg.contacts.google)
-                       else None)
-    sys.exit(daemon.run(jobs, plan_at=cfg.calls.plan_at, zone=cfg.calls.zone,
-                        poll_minutes=cfg.sync.poll_minutes, clock=app.clock))
+    jobs = daemon.Jobs(
+        plan=app.plan_due,
+        sync=app.sync,
+        reimport=app.reimport if (cfg.contacts.vcard or cfg.contacts.google) else None,
+    )
+    sys.exit(
+        daemon.run(
+            jobs,
+            plan_at=cfg.calls.plan_at,
+            zone=cfg.calls.zone,
+            poll_minutes=cfg.sync.poll_minutes,
+            clock=app.clock,
+        )
+    )
 
 
 @main.group()

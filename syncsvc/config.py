@@ -6,6 +6,7 @@ what is allowed (never a traceback). With no config file at all, the defaults wo
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -247,10 +248,8 @@ def system_timezone() -> str:
     candidates: list[str] = []
     if tz := os.environ.get("TZ", "").lstrip(":"):
         candidates.append(tz)
-    try:
+    with contextlib.suppress(OSError):
         candidates.append(Path("/etc/timezone").read_text().strip())
-    except OSError:
-        pass
     try:
         target = os.readlink("/etc/localtime")
         if "zoneinfo/" in target:
@@ -318,10 +317,10 @@ def build(raw: dict[str, Any], source: Path | None) -> Config:
     if backend == "caldav":
         for needed in ("url", "username"):
             if needed not in cal:
-                problems.append(f"{where}: [calendar] {needed} is required for backend \"caldav\"")
+                problems.append(f'{where}: [calendar] {needed} is required for backend "caldav"')
         if "password_command" not in cal and "password_env" not in cal:
             problems.append(
-                f"{where}: [calendar] backend \"caldav\" needs password_command or password_env"
+                f'{where}: [calendar] backend "caldav" needs password_command or password_env'
             )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -329,8 +328,10 @@ def build(raw: dict[str, Any], source: Path | None) -> Config:
     calls.setdefault("timezone", system_timezone())
     calls_cfg = CallsConfig(**calls)
     window_minutes = (
-        calls_cfg.window_end.hour * 60 + calls_cfg.window_end.minute
-        - calls_cfg.window_start.hour * 60 - calls_cfg.window_start.minute
+        calls_cfg.window_end.hour * 60
+        + calls_cfg.window_end.minute
+        - calls_cfg.window_start.hour * 60
+        - calls_cfg.window_start.minute
     )
     if calls_cfg.duration_minutes > window_minutes:
         raise ConfigError(

@@ -34,8 +34,15 @@ def run_checks(config_path: str | None) -> list[Check]:
         store = Store.open(cfg.db_path)
         ok = store.integrity_ok()
         store.close()
-        results.append(Check("store", ok, str(cfg.db_path) if ok else
-                             f"{cfg.db_path}: integrity check failed; restore a backup"))
+        results.append(
+            Check(
+                "store",
+                ok,
+                str(cfg.db_path)
+                if ok
+                else f"{cfg.db_path}: integrity check failed; restore a backup",
+            )
+        )
     except SyncsvcError as e:
         results.append(Check("store", False, str(e)))
 
@@ -59,6 +66,11 @@ def run_checks(config_path: str | None) -> list[Check]:
             results.append(Check("google sign-in", False, str(e)))
     for path in cfg.contacts.vcard:
         ok = path.exists()
-        results.append(Check(f"contacts {path}", ok, "found" if ok else
-                             "missing: fix [contacts] vcard in the config"))
+        results.append(
+            Check(
+                f"contacts {path}",
+                ok,
+                "found" if ok else "missing: fix [contacts] vcard in the config",
+            )
+        )
     return results

@@ -146,7 +146,9 @@ def _retry_depth(conn: sqlite3.Connection, call_id: str) -> int:
     depth = 0
     current: str | None = call_id
     while current is not None and depth <= MAX_RETRIES:
-        row = conn.execute("SELECT kind, origin_call FROM calls WHERE id = ?", (current,)).fetchone()
+        row = conn.execute(
+            "SELECT kind, origin_call FROM calls WHERE id = ?", (current,)
+        ).fetchone()
         if row is None or row[0] != "retry":
             break
         depth += 1

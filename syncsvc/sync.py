@@ -76,8 +76,10 @@ def build_event(conn: sqlite3.Connection, config: Config, call: calls_db.Call) -
     }.get(person.source, person.source)
     wins: list[str] = []
     if call.kind == "follow_up" and call.origin_call:
-        wins = [r[0] for r in conn.execute("SELECT text FROM wins WHERE call_id = ?",
-                                           (call.origin_call,))]
+        wins = [
+            r[0]
+            for r in conn.execute("SELECT text FROM wins WHERE call_id = ?", (call.origin_call,))
+        ]
     ctx = events.EventContext(
         name=person.name,
         question=question(config, topic),
@@ -127,7 +129,12 @@ def push(store: Store, calendar: Calendar, config: Config, now: datetime) -> Syn
         etag = calendar.create(event)  # idempotent: a crash before here is simply redone
         with store.tx():
             calls_db.upsert_event_state(
-                conn, calendar.key, call_id, event.uid, state="written", etag=etag,
+                conn,
+                calendar.key,
+                call_id,
+                event.uid,
+                state="written",
+                etag=etag,
                 written=event.description,
             )
         report.written += 1
@@ -160,7 +167,12 @@ def _refresh(store: Store, calendar: Calendar, config: Config, now: datetime) ->
             continue  # the person changed or removed it meanwhile: the next read sees it
         with store.tx():
             calls_db.upsert_event_state(
-                conn, calendar.key, call_id, event.uid, state="written", etag=new_etag,
+                conn,
+                calendar.key,
+                call_id,
+                event.uid,
+                state="written",
+                etag=new_etag,
                 written=event.description,
             )
         updated += 1
@@ -209,8 +221,9 @@ def apply_remote(
     written = state.written if state else None
     text_now = notes.html_to_text(remote.description).strip()
     edited = written is not None and text_now != notes.html_to_text(written).strip()
-    calls_db.upsert_event_state(conn, calendar, call.id, remote.uid, state="written",
-                                etag=remote.etag)
+    calls_db.upsert_event_state(
+        conn, calendar, call.id, remote.uid, state="written", etag=remote.etag
+    )
     if edited or (state and state.edited) or _moved(call, remote):
         conn.execute(
             "UPDATE calendar_events SET edited = 1 WHERE calendar = ? AND call_id = ?",
@@ -290,7 +303,8 @@ def apply_notes(
     for ref in parsed.referrals:
         person_id = _referred_person(conn, ref, call.person_id, region)
         conn.execute(
-            "INSERT OR IGNORE INTO referrals(call_id, person_id) VALUES (?, ?)", (call.id, person_id)
+            "INSERT OR IGNORE INTO referrals(call_id, person_id) VALUES (?, ?)",
+            (call.id, person_id),
         )
     for text in parsed.offers:
         conn.execute(
@@ -311,9 +325,7 @@ def _referred_person(
     region = region or default_region()
     emails = [(e, normalize_email(e)) for e in ref.emails]
     phones = [(p, normalize_phone(p, region)) for p in ref.phones]
-    person_id = people_db.match(
-        conn, emails=[n for _, n in emails], phones=[n for _, n in phones]
-    )
+    person_id = people_db.match(conn, emails=[n for _, n in emails], phones=[n for _, n in phones])
     if person_id is None and ref.name:
         row = conn.execute(
             "SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1", (ref.name,)

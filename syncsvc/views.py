@@ -40,13 +40,21 @@ def print_people(rows: Iterable[dict[str, Any]]) -> None:
     n = 0
     for r in rows:
         reach = ", ".join([*r["emails"][:1], *r["phones"][:1]])
-        table.add_row(str(r["id"]), r["name"], reach, r["org"] or "", r["last_contacted"] or "",
-                      r["next_call"] or "", r["referred_by"] or "")
+        table.add_row(
+            str(r["id"]),
+            r["name"],
+            reach,
+            r["org"] or "",
+            r["last_contacted"] or "",
+            r["next_call"] or "",
+            r["referred_by"] or "",
+        )
         n += 1
     if n:
         console.print(table)
-    console.print(f"{n} people." if n else "Nobody yet: `syncsvc import FILE.vcf` or "
-                  "`syncsvc add NAME`.")
+    console.print(
+        f"{n} people." if n else "Nobody yet: `syncsvc import FILE.vcf` or `syncsvc add NAME`."
+    )
 
 
 def print_duplicates(groups: Sequence[Sequence[Person]]) -> None:
@@ -55,8 +63,9 @@ def print_duplicates(groups: Sequence[Sequence[Person]]) -> None:
         return
     for group in groups:
         ids = " ".join(str(p.id) for p in group)
-        reach = "; ".join(f"{p.id}: {', '.join(p.emails + [w for w, _ in p.phones]) or '-'}"
-                          for p in group)
+        reach = "; ".join(
+            f"{p.id}: {', '.join(p.emails + [w for w, _ in p.phones]) or '-'}" for p in group
+        )
         console.print(f"{group[0].name}  (ids {ids})  {reach}")
     console.print("Merge with: syncsvc merge KEEP-ID OTHER-ID")
 
@@ -67,8 +76,9 @@ def print_plan(app: App, calls: Sequence[calls_db.Call], dry_run: bool) -> None:
         return
     table = Table("date", "time", "person", "kind", "outcome")
     for c in calls:
-        table.add_row(c.day.isoformat(), c.start.strftime("%H:%M"), c.person_name, c.kind,
-                      c.outcome)
+        table.add_row(
+            c.day.isoformat(), c.start.strftime("%H:%M"), c.person_name, c.kind, c.outcome
+        )
     console.print(table)
     if dry_run:
         console.print("Dry run: nothing was written.")
@@ -88,15 +98,23 @@ def print_calls(rows: Sequence[calls_db.Call]) -> None:
         return
     table = Table("date", "person", "kind", "outcome", "notes", "referrals", "offers", "follow up")
     for c in rows:
-        table.add_row(c.day.isoformat(), c.person_name, c.kind, c.outcome,
-                      c.notes[:60] + ("…" if len(c.notes) > 60 else ""),
-                      ", ".join(c.referrals), "; ".join(c.offers),
-                      c.follow_up.isoformat() if c.follow_up else "")
+        table.add_row(
+            c.day.isoformat(),
+            c.person_name,
+            c.kind,
+            c.outcome,
+            c.notes[:60] + ("…" if len(c.notes) > 60 else ""),
+            ", ".join(c.referrals),
+            "; ".join(c.offers),
+            c.follow_up.isoformat() if c.follow_up else "",
+        )
     console.print(table)
 
 
 def print_status(data: dict[str, Any]) -> None:
-    console.print(f"[bold]{data['date']}[/bold]  topic: {data['topic'] or '(none yet: syncsvc topic TEXT)'}")
+    console.print(
+        f"[bold]{data['date']}[/bold]  topic: {data['topic'] or '(none yet: syncsvc topic TEXT)'}"
+    )
     if data["today"]:
         for c in data["today"]:
             console.print(f"  {c['start'][11:16]}  {c['person']['name']:<30} {c['outcome']}")

@@ -53,7 +53,9 @@ def make_config(tmp_path: Path) -> Callable[..., config_mod.Config]:
 
 
 @pytest.fixture
-def make_app(make_config: Callable[..., config_mod.Config], clock: FixedClock) -> Callable[..., App]:
+def make_app(
+    make_config: Callable[..., config_mod.Config], clock: FixedClock
+) -> Callable[..., App]:
     from syncsvc.app import App
 
     apps: list[App] = []
@@ -77,6 +79,8 @@ def add_people(app: App, n: int, prefix: str = "Person") -> list[int]:
     from syncsvc.app import PersonInput
 
     return [
-        app.add_person(PersonInput(name=f"{prefix} {i:03d}", emails=[f"p{i}@{prefix.lower()}.example"]))
+        app.add_person(
+            PersonInput(name=f"{prefix} {i:03d}", emails=[f"p{i}@{prefix.lower()}.example"])
+        )
         for i in range(n)
     ]

@@ -45,8 +45,17 @@ def test_import_people_and_json_shapes(cfg: Path) -> None:
     people = json.loads(out)
     assert len(people) == 8
     ada = next(p for p in people if p["name"] == "Ada Brightwater")
-    assert {"id", "name", "emails", "phones", "org", "source", "referred_by", "last_contacted",
-            "next_call"} <= set(ada)
+    assert {
+        "id",
+        "name",
+        "emails",
+        "phones",
+        "org",
+        "source",
+        "referred_by",
+        "last_contacted",
+        "next_call",
+    } <= set(ada)
     assert ada["emails"] == ["ada.brightwater@example.org"]
     assert ada["org"] == "Tidewater Energy"
     assert ada["next_call"] is None
@@ -112,9 +121,10 @@ def test_plan_json_sync_calls_status(cfg: Path) -> None:
         (["import"], 2, "name vCard files or folders"),
     ],
 )
-def test_errors_are_one_line_with_exit_codes(cfg: Path, args: list[str], code: int,
-                                             needle: str) -> None:
-    got, out, err = run(cfg, *args)
+def test_errors_are_one_line_with_exit_codes(
+    cfg: Path, args: list[str], code: int, needle: str
+) -> None:
+    got, _out, err = run(cfg, *args)
     assert got == code
     lines = err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and lines[0].startswith("syncsvc: ")
@@ -132,18 +142,35 @@ def test_a_bad_file_imports_nothing(cfg: Path, tmp_path: Path) -> None:
 def test_bad_config_is_reported_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[calls]\nper_day = 4\n")
-    proc = subprocess.run([sys.executable, "-m", "syncsvc", "--config", str(bad), "status"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "syncsvc", "--config", str(bad), "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 78
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == (
-        f"syncsvc: {bad}: [calls] per_day = 4 is not allowed; use a whole number from 1 to 3")
+        f"syncsvc: {bad}: [calls] per_day = 4 is not allowed; use a whole number from 1 to 3"
+    )
 
 
 def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
-    for command in ("import", "add", "people", "merge", "topic", "plan", "sync", "calls", "run",
-                    "status", "auth", "doctor"):
+    for command in (
+        "import",
+        "add",
+        "people",
+        "merge",
+        "topic",
+        "plan",
+        "sync",
+        "calls",
+        "run",
+        "status",
+        "auth",
+        "doctor",
+    ):
         assert command in result.stdout
 
 
@@ -160,10 +187,19 @@ def test_daemon_notifies_plans_and_stops_on_sigterm(cfg: Path, tmp_path: Path) -
     sock.bind(str(sock_path))
     sock.settimeout(30)
     env = {**os.environ, "NOTIFY_SOCKET": str(sock_path)}
-    subprocess.run([sys.executable, "-m", "syncsvc", "--config", str(cfg), "import", str(SAMPLE)],
-                   check=True, capture_output=True, env=env, timeout=60)
-    proc = subprocess.Popen([sys.executable, "-m", "syncsvc", "--config", str(cfg), "run"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    subprocess.run(
+        [sys.executable, "-m", "syncsvc", "--config", str(cfg), "import", str(SAMPLE)],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncsvc", "--config", str(cfg), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         messages: list[str] = []
         while not any("READY=1" in m for m in messages):

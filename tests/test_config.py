@@ -51,7 +51,10 @@ def test_named_missing_file_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ("[calls]\nper_day = 4", "[calls] per_day = 4 is not allowed; use a whole number from 1 to 3"),
+        (
+            "[calls]\nper_day = 4",
+            "[calls] per_day = 4 is not allowed; use a whole number from 1 to 3",
+        ),
         ("[calls]\nper_day = true", "[calls] per_day = true is not allowed"),
         ('[calls]\nper_day = "3"', '[calls] per_day = "3" is not allowed'),
         ('[calls]\ntimezone = "Mars/Olympus"', "an IANA time zone name"),
@@ -61,7 +64,10 @@ def test_named_missing_file_is_an_error(tmp_path: Path) -> None:
         ('[calls]\nplan_at = "25:00"', '"HH:MM"'),
         ('[calls]\nquestion = "about {subject}"', '"{topic}"'),
         ('[calls]\nwindw = "17:00-19:00"', "unknown key [calls] windw (did you mean 'window'?)"),
-        ("[calender]\nbackend = 'vdir'", "unknown section or key 'calender' (did you mean 'calendar'?)"),
+        (
+            "[calender]\nbackend = 'vdir'",
+            "unknown section or key 'calender' (did you mean 'calendar'?)",
+        ),
         ('[calendar]\nbackend = "outlook"', 'one of "vdir", "caldav", "google"'),
         ('[calendar]\nbackend = "caldav"', "[calendar] url is required"),
         ("calls = 3", "[calls] must be a table"),

@@ -35,9 +35,16 @@ class Phone:
         cal = icalendar.Calendar.from_ical(self.path(call_id).read_bytes())
         return next(c for c in cal.walk("VEVENT"))
 
-    def write(self, call_id: str, notes: str = "", *, html: bool = False,
-              title: str | None = None, start: datetime | None = None,
-              replace_description: str | None = None) -> None:
+    def write(
+        self,
+        call_id: str,
+        notes: str = "",
+        *,
+        html: bool = False,
+        title: str | None = None,
+        start: datetime | None = None,
+        replace_description: str | None = None,
+    ) -> None:
         path = self.path(call_id)
         cal = icalendar.Calendar.from_ical(path.read_bytes())
         ev = next(c for c in cal.walk("VEVENT"))
@@ -83,8 +90,10 @@ def test_plan_writes_one_event_per_call_with_the_question(setup: Any) -> None:
     assert files == sorted(f"{c.id}@syncsvc.ics" for c in planned)
     ev = phone.event(planned[0].id)
     desc = str(ev.get("DESCRIPTION"))
-    assert ('Do you know of anyone I might be able to spend 30 minutes talking to about '
-            'renewable "energy" policy — Übergang?') in desc
+    assert (
+        "Do you know of anyone I might be able to spend 30 minutes talking to about "
+        'renewable "energy" policy — Übergang?'
+    ) in desc
     assert desc.rstrip().endswith("--- notes (write below this line) ---")
     assert str(ev.get("SUMMARY")) == f"Call {planned[0].person_name}"
     assert ev.decoded("DTSTART").tzinfo is not None
@@ -147,7 +156,7 @@ def test_done_updates_last_contact(setup: Any) -> None:
 
 
 def test_title_check_mark_means_done(setup: Any) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     call = app.plan()[0]
     phone.write(call.id, "", title=f"✓ Call {call.person_name}")
     app.sync()
@@ -158,8 +167,11 @@ def test_reschedule_makes_a_retry_on_that_day(setup: Any) -> None:
     app, call = _one(setup, "reschedule tuesday")
     assert call.outcome == "rescheduled"
     assert call.follow_up is None
-    retry = [c for c in calls_db.on_day(app.store.conn, date(2026, 12, 1))
-             if c.person_id == call.person_id]
+    retry = [
+        c
+        for c in calls_db.on_day(app.store.conn, date(2026, 12, 1))
+        if c.person_id == call.person_id
+    ]
     assert [(c.kind, c.origin_call, c.outcome) for c in retry] == [("retry", call.id, "planned")]
     # and it is in the calendar after the next sync
     app.sync()
@@ -184,7 +196,7 @@ def test_referral_line_adds_a_person_referred_by_the_callee(setup: Any) -> None:
 
 
 def test_referral_matches_an_existing_person_by_email(setup: Any) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     known = app.add_person(PersonInput(name="Jane R.", emails=["JANE@example.org"]))
     before = people_db.count(app.store.conn)
     call = app.plan()[0]
@@ -207,26 +219,34 @@ def test_offer_and_follow_up(setup: Any) -> None:
 
 
 def test_html_notes_as_google_writes_them(setup: Any) -> None:
-    notes = ("<b>Done</b>&nbsp;- lovely call<br>ref: Jane Roe &lt;<a href=\"mailto:jane@example.org\">"
-             "jane@example.org</a>&gt;<br>offer:&nbsp;send the article")
-    app, call = _one(setup, notes, html=True)
+    notes = (
+        '<b>Done</b>&nbsp;- lovely call<br>ref: Jane Roe &lt;<a href="mailto:jane@example.org">'
+        "jane@example.org</a>&gt;<br>offer:&nbsp;send the article"
+    )
+    _app, call = _one(setup, notes, html=True)
     assert call.outcome == "done"
     assert call.referrals == ["Jane Roe"]
     assert call.offers == ["send the article"]
-    assert call.notes == "Done - lovely call\nref: Jane Roe <jane@example.org>\noffer: send the article"
+    assert (
+        call.notes
+        == "Done - lovely call\nref: Jane Roe <jane@example.org>\noffer: send the article"
+    )
 
 
 def test_sync_twice_changes_nothing(setup: Any) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     call = app.plan()[0]
-    phone.write(call.id, "done\nref: Jane Roe <jane@example.org>\noffer: the article\n"
-                         "follow up in 1 week")
+    phone.write(
+        call.id, "done\nref: Jane Roe <jane@example.org>\noffer: the article\nfollow up in 1 week"
+    )
     app.sync()
 
     def snapshot() -> list[Any]:
         conn = app.store.conn
-        return [conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
-                for t in ("people", "calls", "referrals", "offers", "addresses")]
+        return [
+            conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+            for t in ("people", "calls", "referrals", "offers", "addresses")
+        ]
 
     before = [list(map(tuple, rows)) for rows in snapshot()]
     app.sync()
@@ -235,7 +255,7 @@ def test_sync_twice_changes_nothing(setup: Any) -> None:
 
 
 def test_edited_notes_are_read_again_without_doubling(setup: Any) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     call = app.plan()[0]
     phone.write(call.id, "done\nref: Jane Roe <jane@example.org>")
     app.sync()
@@ -249,7 +269,7 @@ def test_edited_notes_are_read_again_without_doubling(setup: Any) -> None:
 
 
 def test_a_call_with_nothing_written_becomes_missed_and_is_retried(setup: Any) -> None:
-    app, phone, clock = setup
+    app, _phone, clock = setup
     planned = app.plan()
     clock.set(datetime(2026, 11, 28, 20, 0, tzinfo=BERLIN))
     app.sync()
@@ -261,7 +281,7 @@ def test_a_call_with_nothing_written_becomes_missed_and_is_retried(setup: Any) -
 
 
 def test_a_deleted_event_counts_as_skipped_and_is_not_written_again(setup: Any) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     call = app.plan()[0]
     phone.delete(call.id)
     app.sync()
@@ -272,7 +292,7 @@ def test_a_deleted_event_counts_as_skipped_and_is_not_written_again(setup: Any) 
 
 
 def test_a_moved_event_keeps_its_new_time(setup: Any) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     call = app.plan()[0]
     new_start = datetime(2026, 11, 27, 12, 15, tzinfo=BERLIN)
     phone.write(call.id, "", start=new_start)
@@ -285,7 +305,7 @@ def test_a_moved_event_keeps_its_new_time(setup: Any) -> None:
 
 
 def test_a_new_topic_refreshes_untouched_future_events_only(setup: Any) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     a, b, _ = app.plan()
     phone.write(a.id, "my own words")
     app.sync()
@@ -331,7 +351,7 @@ def test_past_window_plans_the_next_planning_day(setup: Any) -> None:
 def test_crash_between_remote_write_and_local_commit_doubles_nothing(
     setup: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, phone, clock = setup
+    app, phone, _clock = setup
     from syncsvc import sync as sync_mod
 
     real = sync_mod.calls_db.upsert_event_state

@@ -114,18 +114,32 @@ def test_lanes_follow_up_then_referral_then_retry_then_rotation() -> None:
     monday = date(2026, 11, 30)
     with store.tx() as conn:
         # a retry: no answer a week ago
-        calls_db.insert(conn, call_id="c-retry", person_id=ids[0], day=monday - timedelta(days=7),
-                        start=datetime(2026, 11, 23, 17, tzinfo=cfg.zone),
-                        end=datetime(2026, 11, 23, 17, 20, tzinfo=cfg.zone), tz=cfg.timezone,
-                        kind="rotation")
+        calls_db.insert(
+            conn,
+            call_id="c-retry",
+            person_id=ids[0],
+            day=monday - timedelta(days=7),
+            start=datetime(2026, 11, 23, 17, tzinfo=cfg.zone),
+            end=datetime(2026, 11, 23, 17, 20, tzinfo=cfg.zone),
+            tz=cfg.timezone,
+            kind="rotation",
+        )
         calls_db.set_outcome(conn, "c-retry", "no_answer")
         # a follow-up due today
-        calls_db.insert(conn, call_id="c-fu", person_id=ids[1], day=monday - timedelta(days=14),
-                        start=datetime(2026, 11, 16, 17, tzinfo=cfg.zone),
-                        end=datetime(2026, 11, 16, 17, 20, tzinfo=cfg.zone), tz=cfg.timezone,
-                        kind="rotation")
-        conn.execute("UPDATE calls SET outcome = 'done', follow_up = ? WHERE id = 'c-fu'",
-                     (monday.isoformat(),))
+        calls_db.insert(
+            conn,
+            call_id="c-fu",
+            person_id=ids[1],
+            day=monday - timedelta(days=14),
+            start=datetime(2026, 11, 16, 17, tzinfo=cfg.zone),
+            end=datetime(2026, 11, 16, 17, 20, tzinfo=cfg.zone),
+            tz=cfg.timezone,
+            kind="rotation",
+        )
+        conn.execute(
+            "UPDATE calls SET outcome = 'done', follow_up = ? WHERE id = 'c-fu'",
+            (monday.isoformat(),),
+        )
         # a referral, never called
         referral = people_db.add(conn, name="New Referral", source="referral", referred_by=ids[1])
     todays = plan(store, cfg, monday)
@@ -141,7 +155,7 @@ def test_lanes_follow_up_then_referral_then_retry_then_rotation() -> None:
 
 def test_a_fresh_no_answer_waits_a_few_days() -> None:
     cfg = calls_cfg(per_day=1)
-    store, ids = store_with(1)
+    store, _ids = store_with(1)
     monday = date(2026, 11, 30)
     plan(store, cfg, monday)
     finish(store, monday, "no_answer")
@@ -152,7 +166,7 @@ def test_a_fresh_no_answer_waits_a_few_days() -> None:
 
 def test_retries_stop_after_two_in_a_row() -> None:
     cfg = calls_cfg(per_day=1, days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
-    store, ids = store_with(1)
+    store, _ids = store_with(1)
     day = date(2026, 11, 30)
     kinds = []
     for _ in range(12):
@@ -168,7 +182,10 @@ def test_slots_lie_inside_the_window() -> None:
     cfg = calls_cfg(per_day=3, window="17:00-19:00", duration_minutes=20)
     got = planner.slots(cfg, date(2026, 11, 30))
     assert [(s.strftime("%H:%M"), e.strftime("%H:%M")) for s, e in got] == [
-        ("17:00", "17:20"), ("17:40", "18:00"), ("18:20", "18:40")]
+        ("17:00", "17:20"),
+        ("17:40", "18:00"),
+        ("18:20", "18:40"),
+    ]
     tight = calls_cfg(per_day=3, window="17:00-17:45", duration_minutes=30)
     for start, end in planner.slots(tight, date(2026, 11, 30)):
         assert time(17) <= start.time() and end.time() <= time(17, 45)
@@ -194,7 +211,7 @@ def test_dst_days_keep_calls_in_the_window(zone: str, day: date) -> None:
 
 def test_a_window_time_in_the_dst_gap_moves_to_the_next_valid_time() -> None:
     cfg = calls_cfg(window="02:30-04:00", per_day=1, days=["sun"])
-    (start, end), = planner.slots(cfg, date(2026, 3, 29))
+    ((start, end),) = planner.slots(cfg, date(2026, 3, 29))
     assert start.strftime("%H:%M %Z") == "03:00 CEST"
     assert end.strftime("%H:%M") == "03:20"
 
@@ -205,17 +222,22 @@ def test_after_todays_window_planning_starts_tomorrow() -> None:
     friday = date(2026, 11, 27)
     assert planner.first_day_to_plan(cfg, datetime(2026, 11, 27, 9, tzinfo=berlin)) == friday
     assert planner.first_day_to_plan(cfg, datetime(2026, 11, 27, 19, 5, tzinfo=berlin)) == date(
-        2026, 11, 30)
+        2026, 11, 30
+    )
     assert planner.first_day_to_plan(cfg, datetime(2026, 11, 28, 9, tzinfo=berlin)) == date(
-        2026, 11, 30)
+        2026, 11, 30
+    )
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     n_people=st.integers(min_value=0, max_value=12),
     per_day=st.integers(min_value=1, max_value=3),
-    outcomes=st.lists(st.sampled_from(["done", "no_answer", "skipped", "missed", "planned"]),
-                      min_size=10, max_size=10),
+    outcomes=st.lists(
+        st.sampled_from(["done", "no_answer", "skipped", "missed", "planned"]),
+        min_size=10,
+        max_size=10,
+    ),
 )
 def test_invariants_hold_whatever_happens(n_people: int, per_day: int, outcomes: list[str]) -> None:
     cfg = calls_cfg(per_day=per_day)
@@ -231,5 +253,6 @@ def test_invariants_hold_whatever_happens(n_people: int, per_day: int, outcomes:
             finish(store, day, outcome)
         day += timedelta(days=1)
     open_per_person = Counter(
-        r[0] for r in store.conn.execute("SELECT person_id FROM calls WHERE outcome = 'planned'"))
+        r[0] for r in store.conn.execute("SELECT person_id FROM calls WHERE outcome = 'planned'")
+    )
     assert all(v == 1 for v in open_per_person.values())

@@ -59,8 +59,12 @@ def import_cards(
         for item in items:
             if isinstance(item, Skipped):
                 result.skipped.append(
-                    {"source": item.source, "card": item.card, "line": item.line,
-                     "reason": item.reason}
+                    {
+                        "source": item.source,
+                        "card": item.card,
+                        "line": item.line,
+                        "reason": item.reason,
+                    }
                 )
             else:
                 outcome, _ = merge_card(conn, item, source=source, region=region)

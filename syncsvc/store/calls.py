@@ -83,7 +83,9 @@ def _call(conn: sqlite3.Connection, row: sqlite3.Row, *, details: bool = True) -
         ]
         call.offers = [
             r[0]
-            for r in conn.execute("SELECT text FROM offers WHERE call_id = ? ORDER BY id", (call.id,))
+            for r in conn.execute(
+                "SELECT text FROM offers WHERE call_id = ? ORDER BY id", (call.id,)
+            )
         ]
         call.wins = [
             r[0] for r in conn.execute("SELECT text FROM wins WHERE call_id = ?", (call.id,))
@@ -97,7 +99,9 @@ def get(conn: sqlite3.Connection, call_id: str) -> Call | None:
 
 
 def on_day(conn: sqlite3.Connection, day: date) -> list[Call]:
-    rows = conn.execute(_CALL_SQL + " WHERE c.day = ? ORDER BY c.start_at, c.id", (day.isoformat(),))
+    rows = conn.execute(
+        _CALL_SQL + " WHERE c.day = ? ORDER BY c.start_at, c.id", (day.isoformat(),)
+    )
     return [_call(conn, r) for r in rows]
 
 
@@ -150,8 +154,18 @@ def insert(
         """INSERT INTO calls(id, person_id, day, start_at, end_at, tz, kind, origin_call,
                              created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (call_id, person_id, day.isoformat(), start.isoformat(), end.isoformat(), tz, kind,
-         origin_call, now, now),
+        (
+            call_id,
+            person_id,
+            day.isoformat(),
+            start.isoformat(),
+            end.isoformat(),
+            tz,
+            kind,
+            origin_call,
+            now,
+            now,
+        ),
     )
     if kind != "retry":  # a retry keeps the person's place in the rotation
         conn.execute(
@@ -164,11 +178,14 @@ def insert(
 
 def set_outcome(conn: sqlite3.Connection, call_id: str, outcome: str) -> None:
     conn.execute(
-        "UPDATE calls SET outcome = ?, updated_at = ? WHERE id = ?", (outcome, utcnow_iso(), call_id)
+        "UPDATE calls SET outcome = ?, updated_at = ? WHERE id = ?",
+        (outcome, utcnow_iso(), call_id),
     )
 
 
-def open_offers(conn: sqlite3.Connection, person_id: int | None = None) -> list[tuple[int, str, str]]:
+def open_offers(
+    conn: sqlite3.Connection, person_id: int | None = None
+) -> list[tuple[int, str, str]]:
     """(offer id, person name, text) of offers not yet done."""
     sql = """SELECT o.id, p.name, o.text FROM offers o JOIN people p ON p.id = o.person_id
              WHERE o.done_at IS NULL"""

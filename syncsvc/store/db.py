@@ -118,7 +118,9 @@ class Store:
         return value
 
     def token(self, scope: str) -> str | None:
-        row = self.conn.execute("SELECT token FROM sync_tokens WHERE scope = ?", (scope,)).fetchone()
+        row = self.conn.execute(
+            "SELECT token FROM sync_tokens WHERE scope = ?", (scope,)
+        ).fetchone()
         return row[0] if row else None
 
     def set_token(self, scope: str, token: str | None) -> None:

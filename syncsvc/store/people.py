@@ -257,8 +257,15 @@ def merge(conn: sqlite3.Connection, keep: int, other: int) -> None:
                   last_contacted = max(coalesce(last_contacted, ''), coalesce(?, '')),
                   rotation_key = max(rotation_key, ?)
            WHERE id = ?""",
-        (o["org"], o["title"], o["note"], o["referred_by"], o["last_contacted"],
-         o["rotation_key"], keep),
+        (
+            o["org"],
+            o["title"],
+            o["note"],
+            o["referred_by"],
+            o["last_contacted"],
+            o["rotation_key"],
+            keep,
+        ),
     )
     if k["last_contacted"] is None and o["last_contacted"] is None:
         conn.execute("UPDATE people SET last_contacted = NULL WHERE id = ?", (keep,))
