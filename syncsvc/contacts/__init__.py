@@ -1,0 +1,1 @@
+"""Contacts: reading vCard files and normalising phone numbers and emails."""
