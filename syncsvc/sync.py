@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from syncsvc import events, notes, planner
-from syncsvc.calendars.base import Calendar, CallEvent, RemoteEvent
+from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, RemoteEvent
 from syncsvc.config import Config
 from syncsvc.contacts.phones import normalize_email, normalize_phone
 from syncsvc.errors import ConflictError, NotFoundError
@@ -54,7 +54,7 @@ class SyncReport:
 
 
 def uid_for(call_id: str) -> str:
-    return f"{call_id}@syncsvc"
+    return f"{call_id}{UID_SUFFIX}"
 
 
 # ------------------------------------------------------------------------ event content

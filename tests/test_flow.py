@@ -379,3 +379,17 @@ def test_plan_within_days_range(setup: Any) -> None:
     assert all(c.start.astimezone(BERLIN).hour in (17, 18) for c in planned)
     assert len(planned) == 6
     assert planned[0].start.utcoffset() == timedelta(hours=1)
+
+
+def test_an_app_that_drops_our_x_property_is_still_read(setup: Any) -> None:
+    app, phone, _ = setup
+    call = app.plan()[0]
+    path = phone.path(call.id)
+    cal = icalendar.Calendar.from_ical(path.read_bytes())
+    ev = next(c for c in cal.walk("VEVENT"))
+    del ev["X-SYNCSVC-CALL"]
+    ev["DESCRIPTION"] = str(ev["DESCRIPTION"]) + "done\nGood talk"
+    path.write_bytes(cal.to_ical())
+    app.sync()
+    got = calls_db.get(app.store.conn, call.id)
+    assert got is not None and got.outcome == "done" and got.notes == "done\nGood talk"

@@ -3,7 +3,7 @@
 syncsvc owns only the events it wrote (they carry the call id in ``X-SYNCSVC-CALL`` or, on
 Google, ``extendedProperties.private.syncsvcCall``). A backend never touches anything else.
 
-Semantics every backend keeps (the shared contract tests in tests/test_calendar_contract.py
+Semantics every backend keeps (the shared contract tests in tests/calendar_contract.py
 run against each of them):
 
 - ``create(event)`` is idempotent: if an event with ``event.uid`` already exists (a crash
@@ -25,6 +25,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+
+#: every UID syncsvc writes ends so: ``{call_id}@syncsvc``
+UID_SUFFIX = "@syncsvc"
 
 
 @dataclass(frozen=True)

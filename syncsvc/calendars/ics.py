@@ -1,0 +1,155 @@
+"""iCalendar (RFC 5545) text for a call event, written and read with the icalendar library.
+
+Shared by the backends that store ``.ics`` data (vdir, CalDAV). ``to_ical`` writes one
+VCALENDAR with one VEVENT; ``from_ical`` reads back whatever the person's calendar app made of
+it, tolerantly: it never raises, and returns ``None`` for anything that is not syncsvc's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from icalendar import Alarm, Component, Event, vText
+from icalendar import Calendar as ICalendar
+from icalendar.parser import unescape_backslash
+
+from syncsvc.calendars.base import UID_SUFFIX, CallEvent, RemoteEvent
+
+PRODID = "-//syncsvc//syncsvc//EN"
+CALL_PROPERTY = "X-SYNCSVC-CALL"
+
+
+def to_ical(event: CallEvent) -> bytes:
+    """The event as a complete iCalendar object (VCALENDAR + VTIMEZONE + one VEVENT).
+
+    Start and end carry ``TZID`` = the zoneinfo key of their tzinfo, with a matching VTIMEZONE.
+    The output is deterministic apart from DTSTAMP (the current UTC time).
+    """
+    for name, value in (("start", event.start), ("end", event.end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"CallEvent.{name} must be timezone-aware, got {value!r}")
+    cal = ICalendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    vevent = Event()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", datetime.now(UTC).replace(microsecond=0))
+    vevent.add("dtstart", event.start)
+    vevent.add("dtend", event.end)
+    vevent.add("summary", event.summary)
+    vevent.add("description", event.description)
+    # vText, not a bare str: a bare str in an X- property is written unescaped.
+    vevent.add(CALL_PROPERTY, vText(event.call_id))
+    if event.alarm_minutes > 0:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", timedelta(minutes=-event.alarm_minutes))
+        alarm.add("description", event.summary)
+        vevent.add_component(alarm)
+    cal.add_component(vevent)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def from_ical(data: bytes | str, etag: str) -> RemoteEvent | None:
+    """Read a RemoteEvent from iCalendar text. Never raises.
+
+    ``None`` if the data does not parse or carries no VEVENT with ``X-SYNCSVC-CALL``.
+    Times come back timezone-aware: floating times and unknown TZIDs are taken as UTC, an
+    all-day (DATE) start as midnight UTC.
+    """
+    try:
+        return _from_ical(data, etag)
+    except Exception:
+        return None
+
+
+def _from_ical(data: bytes | str, etag: str) -> RemoteEvent | None:
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", errors="replace")
+    components = Component.from_ical(data, multiple=True)
+    vevent = _our_vevent(components)
+    if vevent is None:
+        return None
+    uid = _text(vevent.get("UID"))
+    call_id = _text(vevent.get(CALL_PROPERTY)) or _call_id_from_uid(uid)
+    if not call_id or not uid:
+        return None
+    raw_start = _decoded(vevent, "DTSTART")
+    start = _as_datetime(raw_start)
+    end = _as_datetime(_decoded(vevent, "DTEND"))
+    if end is None and start is not None:
+        duration = _decoded(vevent, "DURATION")
+        if isinstance(duration, timedelta):
+            end = start + duration
+        elif not isinstance(raw_start, datetime):
+            end = start + timedelta(days=1)  # RFC 5545: an all-day event lasts one day
+    return RemoteEvent(
+        uid=uid,
+        call_id=call_id,
+        etag=etag,
+        summary=_text(vevent.get("SUMMARY")),
+        description=_text(vevent.get("DESCRIPTION")),
+        start=start,
+        end=end,
+    )
+
+
+def _call_id_from_uid(uid: str) -> str:
+    """Some calendar apps drop unknown X- properties when they save an event; our UID
+    (``{call_id}@syncsvc``) still says whose it is."""
+    return uid[: -len(UID_SUFFIX)] if uid.endswith(UID_SUFFIX) else ""
+
+
+def _is_ours(vevent: Component) -> bool:
+    return vevent.get(CALL_PROPERTY) is not None or bool(
+        _call_id_from_uid(_text(vevent.get("UID")))
+    )
+
+
+def _our_vevent(components: list[Component]) -> Component | None:
+    """The first VEVENT carrying X-SYNCSVC-CALL (or our UID), preferring a master."""
+    ours = [
+        vevent
+        for component in components
+        for vevent in component.walk("VEVENT")
+        if _is_ours(vevent)
+    ]
+    masters = [vevent for vevent in ours if vevent.get("RECURRENCE-ID") is None]
+    return (masters or ours or [None])[0]
+
+
+def _text(value: Any) -> str:
+    """A text property's value as str ("" if absent); the first one if repeated."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return _text(value[0]) if value else ""
+    if isinstance(value, vText):
+        return str(value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    # X- properties come back as vUnknown: still escaped TEXT.
+    return unescape_backslash(str(value))
+
+
+def _decoded(vevent: Component, name: str) -> Any:
+    try:
+        value = vevent.decoded(name)
+    except Exception:
+        return None
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """An aware datetime from a decoded DTSTART/DTEND value, or None."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)  # floating, or a TZID nobody could resolve
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time(0, 0), tzinfo=UTC)
+    return None

@@ -1,0 +1,253 @@
+"""The text of a call event: its title, its description, and the person's part of it.
+
+Pure functions, no I/O. The description follows PRODUCT.md ("A call event"): the question, how
+to reach the person, context, the listening line, a one-line hint of the notes grammar, and last
+the marker line. Everything the person writes below the marker is theirs; ``user_text`` gets it
+back out of whatever their calendar app made of the description.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+NOTES_MARKER = "--- notes (write below this line) ---"
+LISTEN_LINE = "Listen for opportunities — and for something you can offer them."
+NOTES_HINT = (
+    "Notes: first line done / no answer / reschedule friday / skip; "
+    "then lines ref: Name <email> phone, offer: ..., follow up in 2 weeks"
+)
+FOLLOW_UP_LINE = "Follow-up: tell them how it is going."
+TOPIC_MISSING_LINE = (
+    'No topic set yet: choose what you want to explore and set it with syncsvc topic "..."'
+)
+
+MAX_VALUE = 300  # one context value (a name, an offer, ...)
+MAX_NOTE = 1500  # the last call's note, shown in the next event
+
+# Dashes an editor may have made of "---": hyphen-minus, hyphen, non-breaking hyphen, figure
+# dash, en dash, em dash, horizontal bar, minus sign, small/full-width hyphen-minus.
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_SP = r"[^\S\n]"  # whitespace within one line
+MARKER_RE = re.compile(
+    rf"[{_DASHES}]+{_SP}*notes{_SP}*\({_SP}*write{_SP}+below{_SP}+this{_SP}+line{_SP}*\)"
+    rf"{_SP}*[{_DASHES}]*",
+    re.IGNORECASE,
+)
+
+# Bidirectional embedding/override/isolate controls and marks: they can make a name display
+# as something else (e.g. reversed text); removed everywhere.
+_BIDI = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """Everything the description says about one call."""
+
+    name: str
+    question: str  # already formatted with the topic by the caller
+    topic_missing: bool  # True: add a line reminding to set one with `syncsvc topic "..."`
+    kind: str  # rotation | referral | retry | follow_up
+    phones: Sequence[tuple[str, str]]  # (as written, E.164 or digits for the tel: link)
+    emails: Sequence[str]
+    org: str | None = None
+    title: str | None = None
+    source: str | None = None  # how they came onto the list, e.g. "imported from contacts.vcf"
+    referred_by: str | None = None
+    last_call: tuple[date, str] | None = None  # (date, its note text or "")
+    open_offers: Sequence[str] = ()
+    wins: Sequence[str] = ()  # successes to tell them about (update calls)
+
+
+# --- sanitising -------------------------------------------------------------------------
+
+
+def _is_break(ch: str) -> bool:
+    """Control characters and line/paragraph separators."""
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
+def _defuse_marker(text: str) -> str:
+    """Take the dashes off anything that would read as the marker line."""
+    while True:
+        match = MARKER_RE.search(text)
+        if match is None:
+            return text
+        inner = match.group(0).strip(_DASHES + " \t")
+        text = text[: match.start()] + inner + text[match.end() :]
+
+
+def clean_line(value: object, limit: int | None = MAX_VALUE) -> str:
+    """One line of text: control characters and newlines become spaces, bidi controls are
+    removed, whitespace is collapsed; never contains the marker; cut at ``limit``."""
+    text = str(value).translate(_BIDI)
+    text = "".join(" " if _is_break(ch) else ch for ch in text)
+    text = _defuse_marker(" ".join(text.split()))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def clean_block(value: object, limit: int = MAX_NOTE) -> list[str]:
+    """Several lines (the person's own old note): each line cleaned, runs of blank lines
+    collapsed, leading/trailing blank lines dropped, cut at about ``limit`` characters."""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    lines: list[str] = []
+    total = 0
+    for raw in text.split("\n"):
+        line = clean_line(raw, limit=None)
+        if not line and (not lines or not lines[-1]):
+            continue
+        if total + len(line) > limit:
+            lines.append("…")
+            break
+        lines.append(line)
+        total += len(line) + 1
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _question(text: str) -> str:
+    """The question word for word; only characters that must not be there are changed."""
+    text = text.translate(_BIDI)
+    text = "".join(" " if _is_break(ch) and ch != "\n" else ch for ch in text)
+    return _defuse_marker(text).strip("\n")
+
+
+def _tel(written: str, number: str) -> str | None:
+    """A ``tel:`` URI a phone dials with one tap (the normalised number preferred), or None."""
+    for candidate in (number.strip(), written.strip()):
+        digits = re.sub(r"[^0-9]", "", candidate)
+        if digits:
+            return f"tel:{'+' if candidate.startswith('+') else ''}{digits}"
+    return None
+
+
+# --- the event text ---------------------------------------------------------------------
+
+
+def summary(name: str) -> str:
+    """The event title: ``Call {name}``."""
+    clean = clean_line(name)
+    return f"Call {clean}" if clean else "Call"
+
+
+def description(ctx: EventContext) -> str:
+    """The event description, ending with the marker line and an empty line."""
+    lines: list[str] = [_question(ctx.question)]
+    if ctx.topic_missing:
+        lines.append(TOPIC_MISSING_LINE)
+    if ctx.kind == "follow_up":
+        lines.append(FOLLOW_UP_LINE)
+
+    lines += ["", "How to reach them:"]
+    reach: list[str] = []
+    for written, number in ctx.phones:
+        shown = clean_line(written) or clean_line(number)
+        tel = _tel(clean_line(written), clean_line(number))
+        if tel and shown:
+            reach.append(f"Phone: {shown} ({tel})")
+        elif shown:
+            reach.append(f"Phone: {shown}")
+    for email in ctx.emails:
+        address = clean_line(email).replace(" ", "")
+        if address:
+            reach.append(f"Email: {address}")
+    lines += reach or ["No phone or email on file: look them up before the call."]
+
+    context: list[str] = []
+    org, title = clean_line(ctx.org or ""), clean_line(ctx.title or "")
+    if org or title:
+        context.append(f"Work: {title} at {org}" if org and title else f"Work: {org or title}")
+    if ctx.source and clean_line(ctx.source):
+        context.append(f"On your list: {clean_line(ctx.source)}")
+    if ctx.referred_by and clean_line(ctx.referred_by):
+        context.append(f"Referred by: {clean_line(ctx.referred_by)}")
+    if ctx.last_call is None:
+        context.append("Last call: none recorded yet")
+    else:
+        day, note = ctx.last_call
+        shown_day = day.isoformat() if isinstance(day, date) else clean_line(day)
+        note_lines = clean_block(note or "")
+        if note_lines:
+            context.append(f"Last call: {shown_day}, your notes:")
+            context += [f"  {line}" if line else "" for line in note_lines]
+        else:
+            context.append(f"Last call: {shown_day} (no notes)")
+    for offer in ctx.open_offers:
+        if clean_line(offer):
+            context.append(f"You offered: {clean_line(offer)}")
+    for win in ctx.wins:
+        if clean_line(win):
+            context.append(f"Tell them: {clean_line(win)}")
+    lines += ["", "About them:", *context]
+
+    lines += ["", LISTEN_LINE, NOTES_HINT, NOTES_MARKER, ""]
+    return "\n".join(lines) + "\n"
+
+
+# --- reading the person's part back -----------------------------------------------------
+
+
+def user_text(description: str, generated: str | None = None) -> str:
+    """What the person wrote: the text below the marker line, stripped.
+
+    HTML a calendar app added is converted to text first. If the marker line is gone, the
+    lines of ``description`` that are not part of ``generated`` (the text syncsvc wrote), or
+    "" without it. Never raises.
+    """
+    try:
+        text = _as_text(description)
+        match = MARKER_RE.search(text)
+        if match is not None:
+            return text[match.end() :].strip()
+        if not generated:
+            return ""
+        return _added_lines(text, _as_text(generated))
+    except Exception:
+        return ""
+
+
+def _as_text(value: object) -> str:
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    try:
+        from syncsvc.notes import html_to_text
+
+        return html_to_text(text)
+    except Exception:
+        return text
+
+
+def _comparable(line: str) -> str:
+    line = line.translate(_BIDI)
+    for dash in _DASHES[1:]:
+        line = line.replace(dash, "-")
+    return " ".join(line.split()).casefold()
+
+
+def _added_lines(text: str, generated: str) -> str:
+    """Lines of ``text`` that are not in ``generated`` (compared loosely, in order); blank
+    lines are kept only between two kept lines."""
+    lines = text.splitlines()
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    original = [_comparable(line) for line in generated.splitlines() if line.strip()]
+    matcher = difflib.SequenceMatcher(
+        None, original, [_comparable(lines[i]) for i in filled], autojunk=False
+    )
+    added: list[int] = []
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("insert", "replace"):
+            added += filled[j1:j2]
+    kept: list[str] = []
+    for previous, index in zip([None, *added], added, strict=False):
+        if previous is not None and all(not line.strip() for line in lines[previous + 1 : index]):
+            kept += lines[previous + 1 : index]  # the blank lines between two of theirs
+        kept.append(lines[index])
+    return "\n".join(kept).strip()

@@ -1,0 +1,305 @@
+"""The contract every calendar backend keeps (see syncsvc/calendars/base.py).
+
+A backend's test module subclasses ``CalendarContract`` (``class TestVdirContract(
+CalendarContract)``) and supplies these fixtures:
+
+- ``calendar``: a fresh, empty backend instance;
+- ``edit_remote``: a callable ``edit_remote(uid, description=None, start=None, end=None,
+  summary=None, delete=False)`` that changes the event AS THE PERSON WOULD, outside syncsvc
+  (rewrite the .ics file, PUT through the CalDAV server, PATCH through the Google API);
+- optionally ``add_foreign``: a callable ``add_foreign(uid)`` that puts an event syncsvc did
+  not write into the calendar (no X-SYNCSVC-CALL / private property) and returns nothing.
+  Without it the tests that need one are skipped.
+
+UIDs used here are lowercase letters a-v and digits only, so a backend that uses them as
+Google event ids (base32hex) needs no mapping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from syncsvc.calendars.base import Calendar, CallEvent, RemoteEvent
+from syncsvc.errors import ConflictError, NotFoundError
+
+ZONE = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 6, 15, 10, 0, tzinfo=ZONE)
+MARKER = "--- notes (write below this line) ---"
+
+EditRemote = Callable[..., None]
+AddForeign = Callable[[str], None]
+
+
+def make_event(n: int = 1, **changes: Any) -> CallEvent:
+    """A call event with a uid and call id derived from ``n``; ``changes`` override fields."""
+    event = CallEvent(
+        uid=f"call{n:04d}",
+        call_id=f"c{n}",
+        summary=f"Call Person {n}",
+        description=(
+            f'Do you know of anyone I might be able to spend 30 minutes talking to about "x{n}"?\n'
+            "tel:+491701234567\n"
+            f"{MARKER}\n\n"
+        ),
+        start=START + timedelta(days=n),
+        end=START + timedelta(days=n, minutes=30),
+        alarm_minutes=10,
+    )
+    return dataclasses.replace(event, **changes)
+
+
+def by_uid(events: list[RemoteEvent]) -> dict[str, RemoteEvent]:
+    uids = [event.uid for event in events]
+    assert len(uids) == len(set(uids)), f"a uid listed twice: {uids}"
+    return {event.uid: event for event in events}
+
+
+def assert_same_instant_and_offset(got: datetime | None, want: datetime) -> None:
+    assert got is not None
+    assert got.tzinfo is not None and got.utcoffset() is not None, "times must be aware"
+    assert got == want
+    # the right zone: same UTC offset on that day, hence the same local wall time
+    assert got.utcoffset() == want.utcoffset()
+    assert got.replace(tzinfo=None) == want.replace(tzinfo=None)
+
+
+class CalendarContract:
+    """Shared tests; subclasses provide the ``calendar`` and ``edit_remote`` fixtures."""
+
+    @pytest.fixture
+    def add_foreign(self) -> AddForeign:
+        pytest.skip("this backend's tests supply no add_foreign fixture")
+
+    # --- create / list -------------------------------------------------------------------
+
+    def test_create_then_full_listing_has_our_fields(self, calendar: Calendar) -> None:
+        event = make_event(1)
+        etag = calendar.create(event)
+        assert isinstance(etag, str) and etag
+
+        changes = calendar.changes(None, {})
+        listed = by_uid(changes.changed)
+        assert set(listed) == {event.uid}
+        got = listed[event.uid]
+        assert got.call_id == event.call_id
+        assert got.summary == event.summary
+        assert got.description == event.description
+        assert got.etag == etag
+        assert_same_instant_and_offset(got.start, event.start)
+        assert_same_instant_and_offset(got.end, event.end)
+        assert changes.deleted == []
+
+    def test_text_round_trips_exactly(self, calendar: Calendar) -> None:
+        text = (
+            'Ask about "Grüne Energie; Wind, Solar" \\ 🚀\n'
+            "tel:+491701234567, mailto:a@b.example\n"
+            "line with trailing punctuation;,\n"
+            f"{MARKER}\n\n"
+        )
+        event = make_event(2, description=text, summary="Call Zoë O'Brien-Łukasz")
+        calendar.create(event)
+        got = by_uid(calendar.changes(None, {}).changed)[event.uid]
+        assert got.description == text
+        assert got.summary == event.summary
+
+    def test_create_twice_is_one_event_with_the_same_etag(self, calendar: Calendar) -> None:
+        event = make_event(3)
+        first = calendar.create(event)
+        second = calendar.create(event)
+        assert second == first
+        # a second create with other content (a retry after a crash) keeps what is there
+        third = calendar.create(dataclasses.replace(event, summary="Call Someone Else"))
+        assert third == first
+        listed = calendar.changes(None, {}).changed
+        assert [e.uid for e in listed] == [event.uid]
+        assert listed[0].summary == event.summary
+
+    def test_several_events_listed_once_each(self, calendar: Calendar) -> None:
+        events = [make_event(n) for n in (4, 5, 6)]
+        etags = {event.uid: calendar.create(event) for event in events}
+        listed = by_uid(calendar.changes(None, {}).changed)
+        assert {uid: e.etag for uid, e in listed.items()} == etags
+        assert {uid: e.call_id for uid, e in listed.items()} == {
+            event.uid: event.call_id for event in events
+        }
+
+    # --- update --------------------------------------------------------------------------
+
+    def test_update_with_current_etag(self, calendar: Calendar) -> None:
+        event = make_event(7)
+        etag = calendar.create(event)
+        moved = START + timedelta(days=20, hours=3)
+        new = dataclasses.replace(
+            event,
+            description=event.description.replace("x7", "y7"),
+            start=moved,
+            end=moved + timedelta(minutes=45),
+        )
+        new_etag = calendar.update(new, etag)
+        assert isinstance(new_etag, str) and new_etag and new_etag != etag
+        got = by_uid(calendar.changes(None, {}).changed)[event.uid]
+        assert got.etag == new_etag
+        assert got.description == new.description
+        assert_same_instant_and_offset(got.start, new.start)
+        assert_same_instant_and_offset(got.end, new.end)
+
+    def test_update_with_stale_etag_conflicts_and_keeps_the_persons_edit(
+        self, calendar: Calendar, edit_remote: EditRemote
+    ) -> None:
+        event = make_event(8)
+        etag = calendar.create(event)
+        persons = event.description + "done\nref: Jane Roe <jane@example.org>"
+        edit_remote(event.uid, description=persons)
+        with pytest.raises(ConflictError):
+            calendar.update(dataclasses.replace(event, summary="Call Overwritten"), etag)
+        got = by_uid(calendar.changes(None, {}).changed)[event.uid]
+        assert got.description == persons
+        assert got.summary == event.summary
+
+    def test_update_of_an_event_the_person_deleted_fails(
+        self, calendar: Calendar, edit_remote: EditRemote
+    ) -> None:
+        event = make_event(9)
+        etag = calendar.create(event)
+        edit_remote(event.uid, delete=True)
+        with pytest.raises((NotFoundError, ConflictError)):
+            calendar.update(dataclasses.replace(event, summary="Call Again"), etag)
+        assert event.uid not in by_uid(calendar.changes(None, {}).changed)
+
+    # --- changes -------------------------------------------------------------------------
+
+    def test_nothing_changed_means_nothing_reported(self, calendar: Calendar) -> None:
+        events = [make_event(n) for n in (10, 11)]
+        for event in events:
+            calendar.create(event)
+        first = calendar.changes(None, {})
+        known = {e.uid: e.etag for e in first.changed}
+        assert set(known) == {event.uid for event in events}
+        second = calendar.changes(first.token, known)
+        assert second.changed == []
+        assert second.deleted == []
+        third = calendar.changes(second.token, known)
+        assert third.changed == []
+        assert third.deleted == []
+
+    def test_persons_description_edit_is_reported(
+        self, calendar: Calendar, edit_remote: EditRemote
+    ) -> None:
+        event = make_event(12)
+        other = make_event(13)
+        calendar.create(event)
+        calendar.create(other)
+        first = calendar.changes(None, {})
+        known = {e.uid: e.etag for e in first.changed}
+
+        persons = event.description + "talked, great call\noffer: send her the article\n"
+        edit_remote(event.uid, description=persons)
+        second = calendar.changes(first.token, known)
+        changed = by_uid(second.changed)
+        assert set(changed) == {event.uid}  # the untouched one is not reported
+        got = changed[event.uid]
+        assert got.description == persons
+        assert got.call_id == event.call_id
+        assert got.etag != known[event.uid]
+        assert second.deleted == []
+
+        known[event.uid] = got.etag
+        third = calendar.changes(second.token, known)
+        assert third.changed == [] and third.deleted == []
+
+    def test_persons_summary_edit_is_reported(
+        self, calendar: Calendar, edit_remote: EditRemote
+    ) -> None:
+        event = make_event(14)
+        calendar.create(event)
+        first = calendar.changes(None, {})
+        known = {e.uid: e.etag for e in first.changed}
+        edit_remote(event.uid, summary="✓ " + event.summary)
+        got = by_uid(calendar.changes(first.token, known).changed)[event.uid]
+        assert got.summary == "✓ " + event.summary
+
+    def test_persons_delete_is_reported(self, calendar: Calendar, edit_remote: EditRemote) -> None:
+        event = make_event(15)
+        kept = make_event(16)
+        calendar.create(event)
+        calendar.create(kept)
+        first = calendar.changes(None, {})
+        known = {e.uid: e.etag for e in first.changed}
+        edit_remote(event.uid, delete=True)
+        second = calendar.changes(first.token, known)
+        assert event.uid in second.deleted
+        assert kept.uid not in second.deleted
+        assert event.uid not in {e.uid for e in second.changed}
+
+        del known[event.uid]
+        third = calendar.changes(second.token, known)
+        assert third.changed == [] and third.deleted == []
+
+    def test_persons_move_is_reported(self, calendar: Calendar, edit_remote: EditRemote) -> None:
+        event = make_event(17)
+        calendar.create(event)
+        first = calendar.changes(None, {})
+        known = {e.uid: e.etag for e in first.changed}
+        new_start = datetime(2026, 7, 1, 16, 15, tzinfo=ZONE)
+        new_end = new_start + timedelta(hours=1)
+        edit_remote(event.uid, start=new_start, end=new_end)
+        got = by_uid(calendar.changes(first.token, known).changed)[event.uid]
+        assert got.start == new_start
+        assert got.end == new_end
+        assert got.start is not None and got.start.tzinfo is not None
+        assert got.description == event.description
+
+    # --- delete --------------------------------------------------------------------------
+
+    def test_delete_by_us(self, calendar: Calendar) -> None:
+        event = make_event(18)
+        kept = make_event(19)
+        etag = calendar.create(event)
+        calendar.create(kept)
+        first = calendar.changes(None, {})
+        known = {e.uid: e.etag for e in first.changed}
+
+        calendar.delete(event.uid, etag)
+        assert set(by_uid(calendar.changes(None, {}).changed)) == {kept.uid}
+        second = calendar.changes(first.token, known)
+        assert event.uid in second.deleted
+        assert kept.uid not in second.deleted
+        # already gone: no error, with or without an etag
+        calendar.delete(event.uid, etag)
+        calendar.delete(event.uid, None)
+
+    def test_delete_without_etag(self, calendar: Calendar) -> None:
+        event = make_event(20)
+        calendar.create(event)
+        calendar.delete(event.uid, None)
+        assert calendar.changes(None, {}).changed == []
+
+    def test_delete_of_a_never_created_uid_is_no_error(self, calendar: Calendar) -> None:
+        calendar.delete("call9999", None)
+
+    # --- events that are not ours --------------------------------------------------------
+
+    def test_events_not_ours_are_never_returned(
+        self, calendar: Calendar, add_foreign: AddForeign
+    ) -> None:
+        add_foreign("foreign0001")
+        event = make_event(22)
+        calendar.create(event)
+        first = calendar.changes(None, {})
+        assert [e.uid for e in first.changed] == [event.uid]
+        known = {e.uid: e.etag for e in first.changed}
+        add_foreign("foreign0002")
+        second = calendar.changes(first.token, known)
+        assert second.changed == []
+        assert second.deleted == []
+
+    def test_check_describes_the_calendar(self, calendar: Calendar) -> None:
+        description = calendar.check()
+        assert isinstance(description, str) and description.strip()
+        assert "\n" not in description.strip()
