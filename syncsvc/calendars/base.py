@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-
 #: every UID syncsvc writes ends so: ``{call_id}@syncsvc``
 UID_SUFFIX = "@syncsvc"
 
