@@ -235,9 +235,11 @@ class App:
         return self.plan(today)
 
     def sync(self) -> calendar_sync.SyncReport:
+        # read first: the person's edits are seen before anything is refreshed, and calls
+        # the notes created (a reschedule) are written in the same run
         with self.locked():
-            report = calendar_sync.push(self.store, self.calendar, self.config, self.now())
             read = calendar_sync.read_back(self.store, self.calendar, self.config, self.now())
+            report = calendar_sync.push(self.store, self.calendar, self.config, self.now())
         read.written, read.updated = report.written, report.updated
         return read
 
