@@ -117,6 +117,8 @@ class App:
         return result
 
     def import_google(self) -> ImportResult:
+        """Google Contacts, incrementally with the stored sync token. A contact deleted in
+        Google (or missing from a full listing) is marked, never deleted from the list."""
         from syncsvc.contacts.google import build_people_service, fetch_contacts
 
         service = build_people_service(self.config)
@@ -124,8 +126,22 @@ class App:
         with self.locked():
             page = fetch_contacts(service, self.store.token(scope))
             result = import_cards(self.store, page.cards, source="google", region=self.region)
+            result.skipped += [
+                {"source": resource, "card": 0, "line": 0, "reason": "no name, email or phone"}
+                for resource in page.skipped
+            ]
             with self.store.tx() as conn:
-                for resource in page.deleted:
+                gone = list(page.deleted)
+                if page.full:
+                    present = {c.uid for c in page.cards}
+                    gone += [
+                        r[0]
+                        for r in conn.execute(
+                            "SELECT ext_id FROM source_ids WHERE source = 'google'"
+                        )
+                        if r[0] not in present
+                    ]
+                for resource in gone:
                     people_db.mark_removed_at_source(conn, "google", resource)
                 self.store.set_token(scope, page.sync_token)
         return result

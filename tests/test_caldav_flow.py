@@ -173,8 +173,13 @@ def test_wrong_password_and_unknown_calendar_are_one_line(
 ) -> None:
     monkeypatch.setenv("PW", "wrong-password-123")
     app = make_app(
-        calendar={"backend": "caldav", "url": radicale.url, "username": USER,
-                  "password_env": "PW", "timeout_seconds": 5}
+        calendar={
+            "backend": "caldav",
+            "url": radicale.url,
+            "username": USER,
+            "password_env": "PW",
+            "timeout_seconds": 5,
+        }
     )
     add_people(app, 1)
     with pytest.raises(AuthError) as err:
@@ -182,9 +187,14 @@ def test_wrong_password_and_unknown_calendar_are_one_line(
     assert "\n" not in str(err.value) and "wrong-password-123" not in str(err.value)
     monkeypatch.setenv("PW", PASSWORD)
     other = make_app(
-        calendar={"backend": "caldav", "url": radicale.url, "username": USER,
-                  "calendar": f"{radicale.url}{USER}/no-such-calendar/",
-                  "password_env": "PW", "timeout_seconds": 5}
+        calendar={
+            "backend": "caldav",
+            "url": radicale.url,
+            "username": USER,
+            "calendar": f"{radicale.url}{USER}/no-such-calendar/",
+            "password_env": "PW",
+            "timeout_seconds": 5,
+        }
     )
     add_people(other, 1)
     with pytest.raises(NotFoundError) as err2:
