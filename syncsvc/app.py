@@ -293,11 +293,33 @@ class App:
                 {"id": i, "person": name, "text": text}
                 for i, name, text in calls_db.open_offers(conn)
             ],
+            "wins": self.wins(),
             "people": people_db.count(conn),
             "never_called": conn.execute(
                 "SELECT count(*) FROM people WHERE rotation_key = ''"
             ).fetchone()[0],
         }
+
+    def wins(self) -> list[dict[str, Any]]:
+        """Every win with the referral chain that led to it (nearest first)."""
+        conn = self.store.conn
+        out = []
+        rows = conn.execute(
+            "SELECT w.call_id, w.text, c.day, c.person_id FROM wins w "
+            "JOIN calls c ON c.id = w.call_id ORDER BY c.day, w.rowid"
+        )
+        for call_id, text, day, person_id in rows.fetchall():
+            chain = calendar_sync.referral_chain(conn, person_id)
+            names = [p.name for i in chain if (p := people_db.get(conn, i))]
+            thanked = conn.execute(
+                "SELECT count(*) FROM updates u JOIN calls c ON c.id = u.call_id "
+                "WHERE u.win_call = ? AND c.outcome = 'done'",
+                (call_id,),
+            ).fetchone()[0]
+            out.append(
+                {"call_id": call_id, "date": day, "text": text, "chain": names, "thanked": thanked}
+            )
+        return out
 
     def _streak(self, today: date) -> int:
         """Planning days in a row, up to today, with at least one call done (today counts

@@ -1,7 +1,7 @@
 """Who to call, and when.
 
 Each planning day gets exactly ``per_day`` calls (fewer only when too few people are free),
-chosen in this order: follow-ups due, referrals not yet called, retries (no answer / missed)
+chosen in this order: follow-ups due (and thank-you calls for a win), referrals not yet called, retries (no answer / missed)
 a few days old, then the rotation — never-called people first, then those longest since
 their last call, ties in a stable shuffled order. Nobody has two open calls; nobody is
 called twice in a day; planning a day again changes nothing.
@@ -29,6 +29,7 @@ class Pick:
     person_id: int
     kind: str  # rotation | referral | retry | follow_up
     origin_call: str | None = None
+    win_call: str | None = None  # an update call telling them about this call's win
 
 
 # ------------------------------------------------------------------------------ days
@@ -118,6 +119,15 @@ def _follow_ups(conn: sqlite3.Connection, day: date) -> list[Pick]:
     return [Pick(r[1], "follow_up", r[0]) for r in rows]
 
 
+def _updates(conn: sqlite3.Connection) -> list[Pick]:
+    """People to thank and tell about a win their referral led to (kind follow_up)."""
+    rows = conn.execute(
+        """SELECT u.win_call, u.person_id FROM updates u JOIN calls w ON w.id = u.win_call
+           WHERE u.call_id IS NULL ORDER BY w.day, u.win_call, u.person_id"""
+    )
+    return [Pick(r[1], "follow_up", win_call=r[0]) for r in rows]
+
+
 def _referrals(conn: sqlite3.Connection) -> list[Pick]:
     rows = conn.execute(
         """SELECT id FROM people WHERE referred_by IS NOT NULL AND rotation_key = ''
@@ -180,6 +190,7 @@ def choose(conn: sqlite3.Connection, day: date, wanted: int) -> list[Pick]:
     chosen: set[int] = set()
     lanes = (
         lambda: _follow_ups(conn, day),
+        lambda: _updates(conn),
         lambda: _referrals(conn),
         lambda: _retries(conn, day),
         lambda: _rotation(conn, day, wanted + len(chosen)),
@@ -211,9 +222,10 @@ def plan_day(conn: sqlite3.Connection, cfg: CallsConfig, day: date, install_id: 
         free_slots = [s for s in slots(cfg, day) if s[0] not in used] or slots(cfg, day)
         for i, pick in enumerate(choose(conn, day, wanted)):
             start, end = free_slots[i % len(free_slots)]
+            new_id = call_id(install_id, day, pick.person_id)
             calls_db.insert(
                 conn,
-                call_id=call_id(install_id, day, pick.person_id),
+                call_id=new_id,
                 person_id=pick.person_id,
                 day=day,
                 start=start,
@@ -222,6 +234,11 @@ def plan_day(conn: sqlite3.Connection, cfg: CallsConfig, day: date, install_id: 
                 kind=pick.kind,
                 origin_call=pick.origin_call,
             )
+            if pick.win_call:
+                conn.execute(
+                    "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
+                    (new_id, pick.win_call, pick.person_id),
+                )
     return [c.id for c in calls_db.on_day(conn, day)]
 
 

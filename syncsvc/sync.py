@@ -74,12 +74,14 @@ def build_event(conn: sqlite3.Connection, config: Config, call: calls_db.Call) -
         "referral": "referred to you",
         "linkedin": "a LinkedIn connection",
     }.get(person.source, person.source)
-    wins: list[str] = []
-    if call.kind == "follow_up" and call.origin_call:
-        wins = [
-            r[0]
-            for r in conn.execute("SELECT text FROM wins WHERE call_id = ?", (call.origin_call,))
-        ]
+    wins = [  # an update call tells them about the win their referral led to
+        r[0]
+        for r in conn.execute(
+            "SELECT w.text FROM updates u JOIN wins w ON w.call_id = u.win_call "
+            "WHERE u.call_id = ? ORDER BY w.rowid",
+            (call.id,),
+        )
+    ]
     ctx = events.EventContext(
         name=person.name,
         question=question(config, topic),
@@ -313,6 +315,23 @@ def apply_notes(
         )
     for text in parsed.wins:
         conn.execute("INSERT OR IGNORE INTO wins(call_id, text) VALUES (?, ?)", (call.id, text))
+    if parsed.wins:
+        for person_id in referral_chain(conn, call.person_id):
+            conn.execute(
+                "INSERT OR IGNORE INTO updates(win_call, person_id) VALUES (?, ?)",
+                (call.id, person_id),
+            )
+
+
+def referral_chain(conn: sqlite3.Connection, person_id: int) -> list[int]:
+    """The person and everyone whose referrals led to them, nearest first."""
+    chain: list[int] = []
+    current: int | None = person_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        row = conn.execute("SELECT referred_by FROM people WHERE id = ?", (current,)).fetchone()
+        current = row[0] if row else None
+    return chain
 
 
 def _referred_person(

@@ -125,5 +125,8 @@ def print_status(data: dict[str, Any]) -> None:
         f"referrals: {data['referrals']}   never called: {data['never_called']} of "
         f"{data['people']}"
     )
+    for win in data.get("wins", []):
+        chain = " ← ".join(win["chain"])
+        console.print(f"  win {win['date']}: {win['text']}  (thanks to {chain})")
     for offer in data["open_offers"]:
         console.print(f"  open offer for {offer['person']}: {offer['text']}")

@@ -393,3 +393,45 @@ def test_an_app_that_drops_our_x_property_is_still_read(setup: Any) -> None:
     app.sync()
     got = calls_db.get(app.store.conn, call.id)
     assert got is not None and got.outcome == "done" and got.notes == "done\nGood talk"
+
+
+def test_a_win_plans_one_update_call_to_everyone_in_the_referral_chain(
+    make_app: Callable[..., App], clock: FixedClock
+) -> None:
+    app = make_app(calls={"per_day": 3})
+    add_people(app, 5, prefix="Other")
+    a = app.add_person(PersonInput(name="Ana First", emails=["ana@example.org"]))
+    b = app.add_person(
+        PersonInput(name="Ben Second", emails=["ben@example.org"], referred_by="ana@example.org")
+    )
+    c = app.add_person(
+        PersonInput(name="Cleo Third", emails=["cleo@example.org"], referred_by="ben@example.org")
+    )
+    phone = Phone(app.config.calendar_path)
+    with app.store.tx() as conn:  # Cleo is called on Friday
+        calls_db.insert(
+            conn,
+            call_id="win-call",
+            person_id=c,
+            day=FRIDAY,
+            start=datetime(2026, 11, 27, 17, tzinfo=BERLIN),
+            end=datetime(2026, 11, 27, 17, 20, tzinfo=BERLIN),
+            tz="Europe/Berlin",
+            kind="referral",
+        )
+    app.sync()
+    phone.write("win-call", "done\nwin: got an interview at Acme")
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN))
+    app.sync()
+    monday = app.plan(MONDAY)
+    updates = {x.person_id: x for x in monday if x.kind == "follow_up"}
+    assert set(updates) == {a, b, c}
+    desc = str(phone.event(updates[a].id).get("DESCRIPTION"))
+    assert "Tell them: got an interview at Acme" in desc
+    # once: the next days plan no more update calls, and re-reading the note adds none
+    app.sync()
+    for day in (date(2026, 12, 1), date(2026, 12, 2)):
+        assert [x for x in app.plan(day) if x.kind == "follow_up"] == []
+    (win,) = app.status()["wins"]
+    assert win["chain"] == ["Cleo Third", "Ben Second", "Ana First"]
+    assert win["text"] == "got an interview at Acme"

@@ -125,5 +125,18 @@ CREATE TABLE sync_tokens (
 );
 """
 
-MIGRATIONS: list[str] = [V1]
+# Keep them informed: a win recorded on a call plans a "thank you / update" call to everyone
+# in the referral chain that led to it, once each.
+V2 = """
+CREATE TABLE updates (
+    win_call  TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    call_id   TEXT REFERENCES calls(id) ON DELETE SET NULL,  -- the update call, once planned
+    PRIMARY KEY (win_call, person_id)
+);
+CREATE INDEX updates_pending ON updates(win_call) WHERE call_id IS NULL;
+CREATE UNIQUE INDEX updates_call ON updates(call_id) WHERE call_id IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
 SCHEMA_VERSION = len(MIGRATIONS)
