@@ -1,10 +1,11 @@
 """Who to call, and when.
 
 Each planning day gets exactly ``per_day`` calls (fewer only when too few people are free),
-chosen in this order: follow-ups due (and thank-you calls for a win), referrals not yet called, retries (no answer / missed)
-a few days old, then the rotation — never-called people first, then those longest since
-their last call, ties in a stable shuffled order. Nobody has two open calls; nobody is
-called twice in a day; planning a day again changes nothing.
+chosen in this order: follow-ups due (and thank-you calls for a win), referrals not yet
+called, retries (no answer / missed) a few days old, then the rotation: never-called people
+first, then those called fewest times and longest ago, ties in a stable shuffled order.
+Nobody has two open calls; nobody is called twice in a day; planning a day again changes
+nothing.
 
 Times come from the config and an injected clock; every query is indexed, so planning a
 day does not load the whole name list.
