@@ -223,11 +223,12 @@ class App:
         day_list = planner.planning_days(cfg, start, days)
         with self.locked():
             store = self.store
+            busy = self._busy(day_list) if cfg.avoid_busy else {}
             planned: list[calls_db.Call] = []
             try:
                 with store.tx() as conn:
                     for day in day_list:
-                        planner.plan_day(conn, cfg, day, store.install_id)
+                        planner.plan_day(conn, cfg, day, store.install_id, busy.get(day))
                         planned += calls_db.on_day(conn, day)
                     if dry_run:
                         raise _DryRun
@@ -236,6 +237,19 @@ class App:
             if write:
                 calendar_sync.push(store, self.calendar, self.config, self.now())
         return planned
+
+    def _busy(self, days: list[date]) -> dict[date, list[tuple[datetime, datetime]]]:
+        """The person's own events in each not-yet-full day's window (read before the
+        transaction: no network call while the store is locked for writing)."""
+        cfg = self.config.calls
+        out: dict[date, list[tuple[datetime, datetime]]] = {}
+        for day in days:
+            if len(calls_db.on_day(self.store.conn, day)) >= cfg.per_day:
+                continue
+            start = planner.local_datetime(day, cfg.window_start, cfg.zone)
+            end = planner.local_datetime(day, cfg.window_end, cfg.zone)
+            out[day] = self.calendar.busy(start, end)
+        return out
 
     def plan_due(self) -> list[calls_db.Call]:
         """For the daemon: plan today once its planning time has come (a no-op otherwise)."""

@@ -40,6 +40,7 @@ class CallsConfig:
     question: str = DEFAULT_QUESTION
     reminder_minutes: int = 10
     region: str | None = None  # default phone region, e.g. "DE"; None: from the locale
+    avoid_busy: bool = False  # place calls around the person's own events
 
     @property
     def zone(self) -> ZoneInfo:
@@ -61,6 +62,7 @@ class CalendarConfig:
     password_env: str | None = None
     calendar_id: str = "primary"  # google
     timeout_seconds: int = 30
+    busy_calendars: tuple[Path, ...] = ()  # vdir: other local calendars whose events are busy
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,7 @@ SCHEMA: dict[str, dict[str, tuple[Validator, str]]] = {
         "question": (_question, "question"),
         "reminder_minutes": (_int_range(0, 1440), "reminder_minutes"),
         "region": (_region, "region"),
+        "avoid_busy": (_bool, "avoid_busy"),
     },
     "calendar": {
         "backend": (_choice(*BACKENDS), "backend"),
@@ -236,6 +239,7 @@ SCHEMA: dict[str, dict[str, tuple[Validator, str]]] = {
         "password_env": (_text, "password_env"),
         "calendar_id": (_text, "calendar_id"),
         "timeout_seconds": (_int_range(1, 300), "timeout_seconds"),
+        "busy_calendars": (_paths, "busy_calendars"),
     },
     "google": {"client_secrets": (_path, "client_secrets")},
     "contacts": {"vcard": (_paths, "vcard"), "google": (_bool, "google")},

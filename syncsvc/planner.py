@@ -14,6 +14,7 @@ day does not load the whole name list.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -212,34 +213,78 @@ def call_id(install_id: str, day: date, person_id: int) -> str:
     return f"{install_id}-{day:%Y%m%d}-{person_id}"
 
 
-def plan_day(conn: sqlite3.Connection, cfg: CallsConfig, day: date, install_id: str) -> list[str]:
-    """Fill ``day`` up to ``per_day`` calls. Returns the ids of all calls on that day."""
+def open_slots(
+    cfg: CallsConfig,
+    day: date,
+    taken: Sequence[tuple[datetime, datetime]],
+    busy: Sequence[tuple[datetime, datetime]] | None,
+    wanted: int,
+) -> list[tuple[datetime, datetime]]:
+    """Up to ``wanted`` slots for new calls on ``day``: the spread-out slots not taken by
+    the day's calls; with ``busy`` (avoid_busy), none overlaps the person's own events — a
+    slot that would is moved to the first free time in the window, and when the window is
+    full there are fewer slots (those calls go to the next planning day)."""
+    preferred = slots(cfg, day)
+    if busy is None:
+        starts = {s for s, _ in taken}
+        return [s for s in preferred if s[0] not in starts][:wanted]
+    blocked = [*taken, *busy]
+
+    def free(s: datetime, e: datetime) -> bool:
+        return all(e <= bs or s >= be for bs, be in blocked)
+
+    out: list[tuple[datetime, datetime]] = []
+    window_end = local_datetime(day, cfg.window_end, cfg.zone)
+    duration = preferred[0][1] - preferred[0][0]
+    for s, e in preferred:
+        if len(out) < wanted and free(s, e):
+            out.append((s, e))
+            blocked.append((s, e))
+    s = preferred[0][0]
+    while len(out) < wanted and s + duration <= window_end:
+        e = s + duration
+        if free(s, e):
+            out.append((s.astimezone(cfg.zone), e.astimezone(cfg.zone)))
+            blocked.append((s, e))
+        s += timedelta(minutes=5)
+    return sorted(out)
+
+
+def plan_day(
+    conn: sqlite3.Connection,
+    cfg: CallsConfig,
+    day: date,
+    install_id: str,
+    busy: Sequence[tuple[datetime, datetime]] | None = None,
+) -> list[str]:
+    """Fill ``day`` up to ``per_day`` calls. Returns the ids of all calls on that day.
+    ``busy``: the person's own events that day, to plan around (None: not considered)."""
     if not is_planning_day(cfg, day):
         return []
     existing = calls_db.on_day(conn, day)
     wanted = cfg.per_day - len(existing)
-    if wanted > 0:
-        used = {c.start for c in existing}
-        free_slots = [s for s in slots(cfg, day) if s[0] not in used] or slots(cfg, day)
-        for i, pick in enumerate(choose(conn, day, wanted)):
-            start, end = free_slots[i % len(free_slots)]
-            new_id = call_id(install_id, day, pick.person_id)
-            calls_db.insert(
-                conn,
-                call_id=new_id,
-                person_id=pick.person_id,
-                day=day,
-                start=start,
-                end=end,
-                tz=cfg.timezone,
-                kind=pick.kind,
-                origin_call=pick.origin_call,
+    if wanted <= 0:
+        return [c.id for c in existing]
+    taken = [(c.start, c.end) for c in existing]
+    free_slots = open_slots(cfg, day, taken, busy, wanted)
+    for (start, end), pick in zip(free_slots, choose(conn, day, len(free_slots)), strict=False):
+        new_id = call_id(install_id, day, pick.person_id)
+        calls_db.insert(
+            conn,
+            call_id=new_id,
+            person_id=pick.person_id,
+            day=day,
+            start=start,
+            end=end,
+            tz=cfg.timezone,
+            kind=pick.kind,
+            origin_call=pick.origin_call,
+        )
+        if pick.win_call:
+            conn.execute(
+                "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
+                (new_id, pick.win_call, pick.person_id),
             )
-            if pick.win_call:
-                conn.execute(
-                    "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
-                    (new_id, pick.win_call, pick.person_id),
-                )
     return [c.id for c in calls_db.on_day(conn, day)]
 
 

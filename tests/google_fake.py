@@ -510,6 +510,7 @@ class FakeGoogle:
                 e for e in events
                 if (show_deleted or e.get("status") != "cancelled")
                 and all(_private(e).get(k) == v for k, v in filters)
+                and _in_range(e, seen.param("timeMin"), seen.param("timeMax"))
             ]
         return {"calendar": calendar_id, "items": chosen, "size": size, "seq": now_seq}
 
@@ -616,6 +617,18 @@ def _check_times(body: dict[str, Any]) -> None:
                 raise _Bad(google_error(
                     400, "timeRangeEmpty", "Missing time zone definition for start time."
                 ))
+
+
+def _in_range(ev: dict[str, Any], time_min: str | None, time_max: str | None) -> bool:
+    """Google: timeMin bounds the event's end, timeMax its start (exclusive)."""
+    def when(key: str) -> datetime | None:
+        value = (ev.get(key) or {}).get("dateTime")
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+    start, end = when("start"), when("end")
+    if time_min and end is not None and end <= datetime.fromisoformat(time_min):
+        return False
+    return not (time_max and start is not None and start >= datetime.fromisoformat(time_max))
 
 
 def _public(ev: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def open_calendar(config: Config) -> Calendar:
     if backend == "vdir":
         from syncsvc.calendars.vdir import VdirCalendar
 
-        return VdirCalendar(config.calendar_path)
+        return VdirCalendar(config.calendar_path, config.calendar.busy_calendars)
     if backend == "caldav":
         from syncsvc.calendars.caldav import CaldavCalendar
 

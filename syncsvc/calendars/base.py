@@ -85,6 +85,12 @@ class Calendar(ABC):
     def delete(self, uid: str, etag: str | None) -> None:
         """Remove syncsvc's event ``uid``. Missing already: no error."""
 
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Times between ``start`` and ``end`` taken by the person's own events (not
+        syncsvc's, not all-day, not marked free), as aware (start, end) pairs.
+        Backends that cannot tell return []."""
+        return []
+
     def check(self) -> str:
         """Reach the calendar (for ``syncsvc doctor``); return a one-line description."""
         self.changes(None, {})

@@ -27,6 +27,7 @@ import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from uuid import uuid4
@@ -240,6 +241,32 @@ class CaldavCalendar(Calendar):
             return self._diff(self._propfind_listing(), known, LISTING_TOKEN)
         listing = {i.path: i.etag or "" for i in items if i.status == 200}
         return self._diff(listing, known, new_token)
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """A time-range calendar-query on the calendar: the person's own events in it."""
+        from syncsvc.calendars.ics import busy_intervals
+
+        def utc(t: datetime) -> str:
+            return t.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f'<C:calendar-query xmlns:D="{DAV}" xmlns:C="{CALDAV}">'
+            "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
+            '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+            f'<C:time-range start="{utc(start)}" end="{utc(end)}"/>'
+            "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"
+        )
+        resp = self._request(
+            "REPORT", self._coll(), body, {"Depth": "1"}, what="reading busy times"
+        )
+        if resp.status != 207:
+            self._raise_status(resp, "reading busy times")
+        out: list[tuple[datetime, datetime]] = []
+        for item in self._parse(resp):
+            if item.status == 200 and item.data:
+                out += busy_intervals(item.data, start, end)
+        return sorted(out)
 
     def check(self) -> str:
         self._coll()

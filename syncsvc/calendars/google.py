@@ -153,9 +153,7 @@ class GoogleCalendar(Calendar):
 
         body = event_body(event)
         what = f"Google Calendar: update event {event.uid}"
-        request = self._events.update(
-            calendarId=self.calendar_id, eventId=body["id"], body=body
-        )
+        request = self._events.update(calendarId=self.calendar_id, eventId=body["id"], body=body)
         request.headers["If-Match"] = etag
         try:
             updated = self._run_raw(request, what)
@@ -197,6 +195,29 @@ class GoogleCalendar(Calendar):
             except _SyncTokenGone:
                 pass  # 410: the token expired; start over with a full listing
         return self._full(known, by_id)
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The person's own timed events in this calendar overlapping [start, end).
+
+        events.list with timeMin/timeMax works with the calendar.events scope; freebusy.query
+        would need calendar.readonly as well, so it is not used."""
+        items, _ = self._list(
+            "reading busy times",
+            timeMin=start.isoformat(),
+            timeMax=end.isoformat(),
+            singleEvents=True,
+        )
+        out: list[tuple[datetime, datetime]] = []
+        for item in items:
+            private = (item.get("extendedProperties") or {}).get("private") or {}
+            if CALL_KEY in private or item.get("status") == "cancelled":
+                continue
+            if item.get("transparency") == "transparent":
+                continue
+            s, e = parse_when(item.get("start")), parse_when(item.get("end"))
+            if s is not None and e is not None and e > start and s < end:
+                out.append((s, e))
+        return sorted(out)
 
     # ------------------------------------------------------------------ listings
 

@@ -153,3 +153,39 @@ def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, date):
         return datetime.combine(value, time(0, 0), tzinfo=UTC)
     return None
+
+
+def busy_intervals(
+    data: bytes | str, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The person's own timed events in ``data`` overlapping [start, end), recurrences
+    expanded. Not counted: syncsvc's own events, all-day events, events marked free
+    (TRANSP:TRANSPARENT) and cancelled ones. Never raises: unreadable data is no meeting."""
+    try:
+        import recurring_ical_events
+
+        calendar = ICalendar.from_ical(data)
+        occurrences = recurring_ical_events.of(calendar).between(start, end)
+    except Exception:
+        return []
+    out: list[tuple[datetime, datetime]] = []
+    for vevent in occurrences:
+        if _is_ours(vevent):
+            continue
+        if _text(vevent.get("TRANSP")).upper() == "TRANSPARENT":
+            continue
+        if _text(vevent.get("STATUS")).upper() == "CANCELLED":
+            continue
+        raw = _decoded(vevent, "DTSTART")
+        if not isinstance(raw, datetime):
+            continue  # all-day: a birthday or a holiday does not block a call
+        s = _as_datetime(raw)
+        e = _as_datetime(_decoded(vevent, "DTEND"))
+        if s is None:
+            continue
+        if e is None:
+            duration = _decoded(vevent, "DURATION")
+            e = s + duration if isinstance(duration, timedelta) else s
+        if e > start and s < end:
+            out.append((s, e))
+    return sorted(out)

@@ -17,7 +17,8 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from syncsvc.calendars import ics
@@ -36,9 +37,11 @@ def etag_of(st: os.stat_result) -> str:
 class VdirCalendar(Calendar):
     """A folder of ``.ics`` files; created (mode 0700) on the first write."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_calendars: Sequence[Path] = ()) -> None:
         self.path = Path(path).expanduser()
         self.key = f"vdir:{self.path.resolve()}"
+        #: other local calendar folders (e.g. khal's) whose events make a time busy
+        self.busy_calendars = [Path(p).expanduser() for p in busy_calendars]
 
     # --- the interface -------------------------------------------------------------------
 
@@ -48,6 +51,17 @@ class VdirCalendar(Calendar):
         if existing is not None:
             return existing
         return self._write(target, ics.to_ical(event), replace=False)
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The person's events in this folder and in ``busy_calendars`` (each a vdir, or a
+        single .ics file) that overlap [start, end)."""
+        out: list[tuple[datetime, datetime]] = []
+        for folder in [self.path, *self.busy_calendars]:
+            files = [folder] if folder.is_file() else sorted(folder.glob("*.ics"))
+            for file in files:
+                with contextlib.suppress(OSError):
+                    out += ics.busy_intervals(file.read_bytes(), start, end)
+        return sorted(out)
 
     def update(self, event: CallEvent, etag: str) -> str:
         target = self._file(event.uid)
