@@ -205,3 +205,24 @@ def test_wrong_password_and_unknown_calendar_are_one_line(
 def test_clock_fixture_is_shared(caldav_app: Any, clock: FixedClock) -> None:
     app, _ = caldav_app
     assert app.clock is clock
+
+
+def test_doctor_names_the_failing_check_and_the_fix(
+    radicale: RadicaleServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncsvc.doctor import run_checks
+
+    monkeypatch.setenv("PW", "not-the-password")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'data_dir = "{tmp_path / "d"}"\n[calls]\ntimezone = "UTC"\n[calendar]\n'
+        f'backend = "caldav"\nurl = "{radicale.url}"\nusername = "{USER}"\npassword_env = "PW"\n'
+    )
+    checks = {c.name: c for c in run_checks(str(cfg))}
+    assert checks["config"].ok and checks["store"].ok
+    bad = checks["calendar (caldav)"]
+    assert not bad.ok
+    assert "password_command/password_env" in bad.detail
+    assert "not-the-password" not in bad.detail
+    monkeypatch.setenv("PW", PASSWORD)
+    assert all(c.ok for c in run_checks(str(cfg)))
