@@ -119,19 +119,36 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 @main.command("import")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--google", is_flag=True, help="Import Google Contacts (People API).")
+@click.option(
+    "--linkedin",
+    metavar="PATH",
+    type=click.Path(),
+    help="Import LinkedIn's Connections.csv (from your LinkedIn data export).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
 @catch_errors
-def import_(obj: Ctx, paths: tuple[str, ...], google: bool, as_json: bool) -> None:
-    """Import vCard files or folders of .vcf files (or --google)."""
-    if not paths and not google:
-        raise UsageError("name vCard files or folders to import, or use --google")
+def import_(
+    obj: Ctx, paths: tuple[str, ...], google: bool, linkedin: str | None, as_json: bool
+) -> None:
+    """Import vCard files or folders of .vcf files (or --google, --linkedin)."""
+    if not paths and not google and not linkedin:
+        raise UsageError("name vCard files or folders to import, or use --google or --linkedin")
     app = obj.app
+    from syncsvc.contacts import linkedin as linkedin_import
     from syncsvc.contacts.merge import ImportResult
 
+    if linkedin:
+        linkedin_import.check_export(linkedin)  # a bad file imports nothing at all
     result = ImportResult()
     if paths:
         result = _import_with_progress(app, paths, quiet=as_json)
+    if linkedin:
+        li = linkedin_import.import_linkedin(app, linkedin)
+        result.added += li.added
+        result.updated += li.updated
+        result.unchanged += li.unchanged
+        result.skipped += li.skipped
     if google:
         g = app.import_google()
         result.added += g.added
@@ -363,6 +380,32 @@ def run(obj: Ctx, once: bool) -> None:
             clock=app.clock,
         )
     )
+
+
+# ---------------------------------------------------------------------------- report
+@main.command()
+@click.option(
+    "--html",
+    "html_path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="Also write the report as one self-contained HTML page.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+@catch_errors
+def report(obj: Ctx, html_path: str | None, as_json: bool) -> None:
+    """Progress: calls per week, outcomes, streak, referrals, list growth, wins."""
+    from syncsvc import report as report_mod
+
+    data = report_mod.collect(obj.app)
+    written = report_mod.write_html(data, html_path) if html_path else None
+    if as_json:
+        emit_json({**data, "html": str(written) if written else None})
+        return
+    click.echo(report_mod.render_text(data))
+    if written:
+        click.echo(f"\nHTML report written to {written} (open it in any browser).")
 
 
 @main.group()
