@@ -63,6 +63,7 @@ class EventContext:
     last_call: tuple[date, str] | None = None  # (date, its note text or "")
     open_offers: Sequence[str] = ()
     wins: Sequence[str] = ()  # successes to tell them about (update calls)
+    urls: Sequence[str] = ()  # profile pages (LinkedIn)
 
 
 # --- sanitising -------------------------------------------------------------------------
@@ -160,6 +161,9 @@ def description(ctx: EventContext) -> str:
         address = clean_line(email).replace(" ", "")
         if address:
             reach.append(f"Email: {address}")
+    for url in ctx.urls:
+        if clean_line(url):
+            reach.append(f"Profile: {clean_line(url).replace(' ', '')}")
     lines += reach or ["No phone or email on file: look them up before the call."]
 
     context: list[str] = []

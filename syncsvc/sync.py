@@ -96,6 +96,7 @@ def build_event(conn: sqlite3.Connection, config: Config, call: calls_db.Call) -
         last_call=(last.day, last.notes) if last else None,
         open_offers=[text for _, _, text in calls_db.open_offers(conn, person.id)],
         wins=wins,
+        urls=person.urls,
     )
     return CallEvent(
         uid=uid_for(call.id),

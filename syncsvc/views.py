@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from syncsvc.app import App
     from syncsvc.store.people import Person
 
-console = Console(highlight=False)
+# markup off: names and notes are the person's text, never rich markup
+console = Console(highlight=False, markup=False)
 
 
 def person_json(app: App, p: Person) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def person_json(app: App, p: Person) -> dict[str, Any]:
         "org": p.org,
         "title": p.title,
         "note": p.note,
+        "urls": p.urls,
         "source": p.source,
         "referred_by": p.referred_by_name,
         "last_contacted": p.last_contacted,
@@ -112,9 +114,7 @@ def print_calls(rows: Sequence[calls_db.Call]) -> None:
 
 
 def print_status(data: dict[str, Any]) -> None:
-    console.print(
-        f"[bold]{data['date']}[/bold]  topic: {data['topic'] or '(none yet: syncsvc topic TEXT)'}"
-    )
+    console.print(f"{data['date']}  topic: {data['topic'] or '(none yet: syncsvc topic TEXT)'}")
     if data["today"]:
         for c in data["today"]:
             console.print(f"  {c['start'][11:16]}  {c['person']['name']:<30} {c['outcome']}")

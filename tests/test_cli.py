@@ -223,3 +223,11 @@ def test_run_once_plans_and_syncs(cfg: Path) -> None:
     run(cfg, "import", str(SAMPLE))
     code, out, _ = run(cfg, "run", "--once")
     assert code == 0 and out.startswith("Planned 3 calls")
+
+
+def test_names_are_never_read_as_terminal_markup(cfg: Path) -> None:
+    run(cfg, "add", "[red]Eve[/red] \x1b[31mX", "--email", "eve@example.org")
+    code, out, _ = run(cfg, "people")
+    assert code == 0 and "[red]" in out and "\x1b" not in out
+    _, out, _ = run(cfg, "people", "--json")
+    assert json.loads(out)[0]["name"] == "[red]Eve[/red] [31mX"

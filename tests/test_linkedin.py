@@ -212,3 +212,18 @@ def test_cli_import_linkedin_combines_with_vcards(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "bad.csv" in result.stderr
     result = runner.invoke(main, ["--config", str(cfg), "people", "--json"])
     assert "Cy" not in [p["name"] for p in json.loads(result.stdout)]
+
+
+def test_the_profile_url_is_in_the_call_event(tmp_path: Path, make_app: Callable[..., App]) -> None:
+    from syncsvc.contacts.linkedin import import_linkedin
+
+    app = make_app()
+    path = tmp_path / "Connections.csv"
+    path.write_text(
+        "Notes:\n\nFirst Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+        "Jo,Lind,https://www.linkedin.com/in/jo-lind,,Acme,CTO,01 Jan 2024\n"
+    )
+    import_linkedin(app, path)
+    call = app.plan()[0]
+    ics = (app.config.calendar_path / f"{call.id}@syncsvc.ics").read_text()
+    assert "Profile: https://www.linkedin.com/in/jo-lind" in ics.replace("\r\n ", "")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syncsvc.contacts.phones import normalize_email, normalize_phone
+from syncsvc.events import clean_line
 from syncsvc.store import people
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ def merge_card(
     conn: sqlite3.Connection, card: Card, *, source: str, region: str | None
 ) -> tuple[str, int]:
     """Add or update one card's person: ("added" | "updated" | "unchanged", person id)."""
+    card = _cleaned(card)
     emails = [(e, normalize_email(e)) for e in card.emails]
     phones = [(p, normalize_phone(p, region)) for p in card.phones]
     ext_ids = [(source, card.uid)] if card.uid else []
@@ -113,6 +115,19 @@ def merge_card(
     if outcome == "unchanged" and changed:
         outcome = "updated"
     return outcome, person_id
+
+
+def _cleaned(card: Card) -> Card:
+    """No control characters or bidi overrides in what is shown on a terminal or in an event
+    title: they are replaced or dropped on the way in."""
+    return replace(
+        card,
+        name=clean_line(card.name, limit=None) or card.name.strip() or "?",
+        org=clean_line(card.org, limit=None) or None if card.org else None,
+        title=clean_line(card.title, limit=None) or None if card.title else None,
+        emails=[e for e in (clean_line(x, limit=None) for x in card.emails) if e],
+        phones=[p for p in (clean_line(x, limit=None) for x in card.phones) if p],
+    )
 
 
 def _better_name(conn: sqlite3.Connection, person_id: int, name: str) -> bool:
