@@ -408,6 +408,26 @@ def report(obj: Ctx, html_path: str | None, as_json: bool) -> None:
         click.echo(f"\nHTML report written to {written} (open it in any browser).")
 
 
+# ---------------------------------------------------------------------------- export
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--vcard", "fmt", flag_value="vcard", help="vCard 3.0 (history as X- properties).")
+@click.option("--json", "fmt", flag_value="json", help="JSON with everything (the default).")
+@click.pass_obj
+@catch_errors
+def export(obj: Ctx, path: str, fmt: str | None) -> None:
+    """Write the whole name list with its history to PATH (- for stdout)."""
+    from syncsvc import export as export_mod
+
+    fmt = fmt or export_mod.guess_format(path)
+    result = export_mod.export(obj.app.store.conn, path, fmt)
+    where = "stdout" if path == "-" else path
+    click.echo(
+        f"Exported {result.people} people and {result.calls} calls to {where} ({fmt}).",
+        err=path == "-",
+    )
+
+
 @main.group()
 def auth() -> None:
     """Sign in to services."""
