@@ -14,6 +14,7 @@ Tokens are never logged, printed or put into an error message.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
@@ -224,9 +225,11 @@ def execute_raw(
     budget: float = 60.0,
     base_delay: float = 1.0,
     max_delay: float = 32.0,
+    expect_body: bool = True,
 ) -> Any:
     """Like ``execute`` but a non-retryable HTTP error is raised as ``HttpError`` for the caller
     to inspect (status 409, 412, 404, 410 ...). Retries, auth and connection errors are handled.
+    ``expect_body``: the answer is a JSON object (all but DELETE); one cut short is an error.
     """
     from google.auth.exceptions import RefreshError, TransportError
     from googleapiclient.errors import HttpError
@@ -235,7 +238,10 @@ def execute_raw(
     attempt = 0
     while True:
         try:
-            return request.execute(num_retries=0)
+            result = request.execute(num_retries=0)
+            if expect_body and not isinstance(result, dict):  # a body cut short parses as ''
+                raise UnreachableError(f"{what}: Google's answer was cut off; will retry")
+            return result
         except HttpError as e:
             status = e.resp.status
             reason, _ = error_reason(e.content)
@@ -256,7 +262,7 @@ def execute_raw(
             raise AuthError(f"Google sign-in expired or was revoked: {SIGN_IN_HINT}") from None
         except TransportError as e:
             raise UnreachableError(f"{what}: cannot reach Google ({_short(e)})") from None
-        except (OSError, _httplib2_errors()) as e:
+        except (OSError, http.client.HTTPException, _httplib2_errors()) as e:
             raise UnreachableError(f"{what}: cannot reach Google ({_short(e)})") from None
 
 

@@ -254,7 +254,9 @@ class FakeGoogle:
         description comes back as HTML (``<br>`` line breaks, ``&nbsp;``, entities)."""
         with self.lock:
             ev = self.calendars[calendar_id][event_id]
-            old = _web_html(str(ev.get("description", "")))
+            stored = str(ev.get("description", ""))
+            # HTML stays HTML (syncsvc writes it so); plain text is converted on save
+            old = stored if re.search(r"<br>|</\w+>", stored) else _web_html(stored)
             ev["description"] = old + "<br>" + _web_html(text)
             self._touch(ev)
 

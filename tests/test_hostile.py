@@ -307,12 +307,6 @@ def test_property_text_in_names_notes_and_topic_never_becomes_a_property(
     assert not set(props) & set(FORBIDDEN_PROPS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: text from contacts/notes goes into Google's HTML description unescaped "
-    "(events.description + calendars/google.event_body): an <a href> in an org or a "
-    "referrer's name renders as a live link in Google Calendar",
-)
 def test_html_in_a_name_is_not_live_html_in_a_google_description(
     make_app: Callable[..., App],
 ) -> None:

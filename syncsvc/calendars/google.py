@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -51,7 +52,7 @@ def event_body(event: CallEvent) -> dict[str, Any]:
     return {
         "id": event_id(event.uid),
         "summary": event.summary,
-        "description": event.description,
+        "description": description_html(event.description),
         "start": _when(event.start),
         "end": _when(event.end),
         "reminders": {
@@ -62,6 +63,19 @@ def event_body(event: CallEvent) -> dict[str, Any]:
             "private": {TAG_KEY: TAG_VALUE, CALL_KEY: event.call_id, UID_KEY: event.uid}
         },
     }
+
+
+def html_to_text(value: str) -> str:
+    """Descriptions come back as HTML (ours, and the web editor's): read them as text."""
+    from syncsvc.notes import html_to_text as convert
+
+    return convert(value)
+
+
+def description_html(text: str) -> str:
+    """Google treats a description as HTML: write ours escaped, lines as ``<br>``, so a
+    name like ``<a href=...>`` stays text. Reading back turns it into text again."""
+    return html.escape(text, quote=False).replace("\n", "<br>")
 
 
 def _when(dt: datetime) -> dict[str, str]:
@@ -118,8 +132,10 @@ class GoogleCalendar(Calendar):
     def _run(self, request: Any, what: str) -> Any:
         return execute(request, what, sleep=self._sleep, budget=self._budget)
 
-    def _run_raw(self, request: Any, what: str) -> Any:
-        return execute_raw(request, what, sleep=self._sleep, budget=self._budget)
+    def _run_raw(self, request: Any, what: str, *, expect_body: bool = True) -> Any:
+        return execute_raw(
+            request, what, sleep=self._sleep, budget=self._budget, expect_body=expect_body
+        )
 
     @property
     def _events(self) -> Any:
@@ -173,7 +189,7 @@ class GoogleCalendar(Calendar):
         if etag:
             request.headers["If-Match"] = etag
         try:
-            self._run_raw(request, what)
+            self._run_raw(request, what, expect_body=False)
             return
         except HttpError as e:
             if e.resp.status in (404, 410):
@@ -321,7 +337,7 @@ def _remote(item: Mapping[str, Any], uid: str) -> RemoteEvent | None:
         call_id=call_id,
         etag=str(item["etag"]),
         summary=str(item.get("summary") or ""),
-        description=str(item.get("description") or ""),
+        description=html_to_text(str(item.get("description") or "")),
         start=start,
         end=end,
     )
