@@ -12,17 +12,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from syncsvc import planner
-from syncsvc import sync as calendar_sync
 from syncsvc.clock import Clock, SystemClock
 from syncsvc.config import Config
-from syncsvc.contacts.merge import ImportResult, import_cards
 from syncsvc.errors import UsageError
 from syncsvc.store import Store, data_dir_lock
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 
 if TYPE_CHECKING:
+    from syncsvc import sync as calendar_sync
     from syncsvc.calendars.base import Calendar
+    from syncsvc.contacts.merge import ImportResult
+
+# Start-up time (docs/PERFORMANCE.md): syncsvc.sync (notes, phonenumbers) and the import code
+# are imported where they are used, not here, so `syncsvc status` does not pay for them.
 
 log = logging.getLogger("syncsvc")
 
@@ -100,6 +103,7 @@ class App:
         self, paths: Sequence[str | Path], progress: Callable[[], None] | None = None
     ) -> ImportResult:
         """Check every path first (a bad one imports nothing), then import card by card."""
+        from syncsvc.contacts.merge import ImportResult, import_cards
         from syncsvc.contacts.vcard import read_cards, vcard_files
 
         files = vcard_files(paths)
@@ -120,6 +124,7 @@ class App:
         """Google Contacts, incrementally with the stored sync token. A contact deleted in
         Google (or missing from a full listing) is marked, never deleted from the list."""
         from syncsvc.contacts.google import build_people_service, fetch_contacts
+        from syncsvc.contacts.merge import import_cards
 
         service = build_people_service(self.config)
         scope = "contacts:google"
@@ -235,6 +240,8 @@ class App:
             except _DryRun:
                 return planned
             if write:
+                from syncsvc import sync as calendar_sync
+
                 calendar_sync.push(store, self.calendar, self.config, self.now())
         return planned
 
@@ -267,6 +274,8 @@ class App:
     def sync(self) -> calendar_sync.SyncReport:
         # read first: the person's edits are seen before anything is refreshed, and calls
         # the notes created (a reschedule) are written in the same run
+        from syncsvc import sync as calendar_sync
+
         with self.locked():
             read = calendar_sync.read_back(self.store, self.calendar, self.config, self.now())
             report = calendar_sync.push(self.store, self.calendar, self.config, self.now())
@@ -316,6 +325,8 @@ class App:
 
     def wins(self) -> list[dict[str, Any]]:
         """Every win with the referral chain that led to it (nearest first)."""
+        from syncsvc import sync as calendar_sync
+
         conn = self.store.conn
         out = []
         rows = conn.execute(

@@ -109,7 +109,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
     Import the people you know, set your topic, and syncsvc puts 1–3 calls a day into your
     calendar, then reads back what you wrote after each call."""
-    from syncsvc.daemon import setup_logging
+    from syncsvc.log import setup_logging
 
     setup_logging(verbose)
     ctx.obj = Ctx(config_path, verbose)

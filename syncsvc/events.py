@@ -87,8 +87,10 @@ def _defuse_marker(text: str) -> str:
 def clean_line(value: object, limit: int | None = MAX_VALUE) -> str:
     """One line of text: control characters and newlines become spaces, bidi controls are
     removed, whitespace is collapsed; never contains the marker; cut at ``limit``."""
-    text = str(value).translate(_BIDI)
-    text = "".join(" " if _is_break(ch) else ch for ch in text)
+    text = str(value)
+    if not text.isprintable():  # the common case needs no per-character pass
+        text = text.translate(_BIDI)
+        text = "".join(" " if _is_break(ch) else ch for ch in text)
     text = _defuse_marker(" ".join(text.split()))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

@@ -76,9 +76,7 @@ def _people_view(tables: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]
         addresses.setdefault(a["person_id"], []).append(a)
     sources: dict[int, list[dict[str, str]]] = {}
     for s in tables["source_ids"]:
-        sources.setdefault(s["person_id"], []).append(
-            {"source": s["source"], "id": s["ext_id"]}
-        )
+        sources.setdefault(s["person_id"], []).append({"source": s["source"], "id": s["ext_id"]})
     refs: dict[str, list[dict[str, Any]]] = {}
     for r in tables["referrals"]:
         name = people[r["person_id"]]["name"] if r["person_id"] in people else None
@@ -157,9 +155,7 @@ def snapshot_json(conn: sqlite3.Connection) -> dict[str, Any]:
 # --------------------------------------------------------------------------- vCard
 def _escape(value: object) -> str:
     text = _CONTROL.sub(" ", str(value)).replace("\r\n", "\n").replace("\r", "\n")
-    return (
-        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    )
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: str) -> str:

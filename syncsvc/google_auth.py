@@ -73,7 +73,7 @@ def sign_in(config: Config, open_browser: bool = True) -> None:
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
         raise ConfigError(
             f"{secrets}: not a Google OAuth client file for an installed app "
-            f"({type(e).__name__}); download the JSON of a \"Desktop app\" client again"
+            f'({type(e).__name__}); download the JSON of a "Desktop app" client again'
         ) from None
     try:
         creds = flow.run_local_server(host="127.0.0.1", port=0, open_browser=open_browser)
@@ -118,9 +118,7 @@ def load_credentials(config: Config, *, token_uri: str | None = None) -> Credent
         try:
             creds.refresh(Request())
         except RefreshError:
-            raise AuthError(
-                f"Google sign-in expired or was revoked: {SIGN_IN_HINT}"
-            ) from None
+            raise AuthError(f"Google sign-in expired or was revoked: {SIGN_IN_HINT}") from None
         except TransportError as e:
             raise UnreachableError(
                 f"cannot reach Google to refresh the sign-in ({_short(e)})"
@@ -245,9 +243,7 @@ def execute_raw(
         except HttpError as e:
             status = e.resp.status
             reason, _ = error_reason(e.content)
-            retryable = status in RETRY_STATUSES or (
-                status == 403 and reason in RATE_LIMIT_REASONS
-            )
+            retryable = status in RETRY_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS)
             if not retryable:
                 raise
             delay = _retry_after(e) or min(max_delay, base_delay * 2**attempt)

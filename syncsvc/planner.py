@@ -131,8 +131,9 @@ def _updates(conn: sqlite3.Connection) -> list[Pick]:
 
 
 def _referrals(conn: sqlite3.Connection) -> list[Pick]:
+    # "+rotation_key": use the small referred_by index, not the rotation index over everyone
     rows = conn.execute(
-        """SELECT id FROM people WHERE referred_by IS NOT NULL AND rotation_key = ''
+        """SELECT id FROM people WHERE referred_by IS NOT NULL AND +rotation_key = ''
              AND removed_at_source IS NULL
            ORDER BY added_at, id"""
     )

@@ -16,16 +16,22 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from syncsvc import events, notes, planner
+from syncsvc import events, planner
 from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, RemoteEvent
 from syncsvc.config import Config
-from syncsvc.contacts.phones import normalize_email, normalize_phone
 from syncsvc.errors import ConflictError, NotFoundError
 from syncsvc.store import Store
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
+
+if TYPE_CHECKING:
+    from syncsvc import notes
+
+# Start-up time: notes (many regexes) and phones (phonenumbers) are imported where they are
+# used, so commands that only import this module for a query (`syncsvc status`) start faster.
 
 log = logging.getLogger("syncsvc")
 
@@ -217,6 +223,8 @@ def apply_remote(
     conn: sqlite3.Connection, config: Config, calendar: str, remote: RemoteEvent, now: datetime
 ) -> bool:
     """Take one event as the person left it. True if new notes were applied."""
+    from syncsvc import notes
+
     call = calls_db.get(conn, remote.call_id)
     if call is None:
         return False  # another installation's event in a shared calendar: not ours to read
@@ -340,7 +348,7 @@ def _referred_person(
 ) -> int:
     """Match a ``ref:`` line to a known person by email or phone, else by exact full name;
     otherwise add them, referred by ``referrer``."""
-    from syncsvc.contacts.phones import default_region
+    from syncsvc.contacts.phones import default_region, normalize_email, normalize_phone
 
     region = region or default_region()
     emails = [(e, normalize_email(e)) for e in ref.emails]

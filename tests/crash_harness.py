@@ -364,9 +364,7 @@ class CrashHarness:
         if self.rng.random() < 0.4:
             return
         candidates = sorted(
-            (uid, call_id)
-            for uid, call_id, _ in self.backend.events()
-            if call_id not in self.notes
+            (uid, call_id) for uid, call_id, _ in self.backend.events() if call_id not in self.notes
         )
         for uid, call_id in self.rng.sample(candidates, min(len(candidates), 2)):
             n = len(self.notes) + 1

@@ -50,8 +50,14 @@ import pytest
 
 EVENT_ID = re.compile(r"[0-9a-v]{5,1024}")
 SYNC_FORBIDDEN = (
-    "timeMin", "timeMax", "updatedMin", "q", "orderBy", "iCalUID",
-    "privateExtendedProperty", "sharedExtendedProperty",
+    "timeMin",
+    "timeMax",
+    "updatedMin",
+    "q",
+    "orderBy",
+    "iCalUID",
+    "privateExtendedProperty",
+    "sharedExtendedProperty",
 )
 
 
@@ -196,7 +202,8 @@ class FakeGoogle:
         """Requests seen whose path starts with ``prefix`` (and of ``method``)."""
         with self.lock:
             return sum(
-                1 for r in self.requests
+                1
+                for r in self.requests
                 if r.path.startswith(prefix) and (method is None or r.method == method)
             )
 
@@ -228,7 +235,8 @@ class FakeGoogle:
     def events(self, calendar_id: str = "primary", deleted: bool = False) -> list[dict[str, Any]]:
         with self.lock:
             return [
-                _public(e) for e in self.calendars[calendar_id].values()
+                _public(e)
+                for e in self.calendars[calendar_id].values()
                 if deleted or e.get("status") != "cancelled"
             ]
 
@@ -279,15 +287,25 @@ class FakeGoogle:
                     ev[key]["timeZone"] = zone
             self._touch(ev)
 
-    def ui_create(self, summary: str, start: datetime, end: datetime,
-                  calendar_id: str = "primary", event_id: str | None = None) -> str:
+    def ui_create(
+        self,
+        summary: str,
+        start: datetime,
+        end: datetime,
+        calendar_id: str = "primary",
+        event_id: str | None = None,
+    ) -> str:
         """An event of the person's own (not syncsvc's); a server-chosen id by default."""
         with self.lock:
             eid = event_id or secrets.token_hex(13)  # 0-9a-f: valid base32hex
             ev = {
-                "kind": "calendar#event", "id": eid, "status": "confirmed",
-                "summary": summary, "created": _now(),
-                "start": {"dateTime": start.isoformat()}, "end": {"dateTime": end.isoformat()},
+                "kind": "calendar#event",
+                "id": eid,
+                "status": "confirmed",
+                "summary": summary,
+                "created": _now(),
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": end.isoformat()},
             }
             self.calendars[calendar_id][eid] = ev
             self._touch(ev)
@@ -368,8 +386,9 @@ class FakeGoogle:
         person["_seq"] = seq
         person["etag"] = "%" + secrets.token_urlsafe(12)
         meta = person.setdefault("metadata", {})
-        meta["sources"] = [{"type": "CONTACT", "id": person["resourceName"][8:],
-                            "etag": person["etag"]}]
+        meta["sources"] = [
+            {"type": "CONTACT", "id": person["resourceName"][8:], "etag": person["etag"]}
+        ]
         meta["objectType"] = "PERSON"
 
     def handle(self, seen: Seen, body: bytes) -> Reply:
@@ -420,8 +439,15 @@ class FakeGoogle:
         if eid in cal:  # cancelled ones too: the id stays taken
             raise _Bad(google_error(409, "duplicate", "The requested identifier already exists."))
         _check_times(body)
-        ev = dict(body, kind="calendar#event", id=eid, status="confirmed", created=_now(),
-                  iCalUID=f"{eid}@google.com", htmlLink=f"{self.url}event?eid={eid}")
+        ev = dict(
+            body,
+            kind="calendar#event",
+            id=eid,
+            status="confirmed",
+            created=_now(),
+            iCalUID=f"{eid}@google.com",
+            htmlLink=f"{self.url}event?eid={eid}",
+        )
         cal[eid] = ev
         self._touch(ev)
         return Reply(200, _public(ev))
@@ -464,9 +490,13 @@ class FakeGoogle:
         size = state["size"]
         items, rest = state["items"][:size], state["items"][size:]
         out: dict[str, Any] = {
-            "kind": "calendar#events", "etag": f'"{next(self._seq)}"',
-            "summary": calendar_id, "updated": _now(), "timeZone": "UTC",
-            "accessRole": "owner", "defaultReminders": [],
+            "kind": "calendar#events",
+            "etag": f'"{next(self._seq)}"',
+            "summary": calendar_id,
+            "updated": _now(),
+            "timeZone": "UTC",
+            "accessRole": "owner",
+            "defaultReminders": [],
             "items": [_listed(e) for e in items],
         }
         if rest:
@@ -491,25 +521,30 @@ class FakeGoogle:
         if sync_token:
             bad = [p for p in SYNC_FORBIDDEN if p in seen.query]
             if bad or seen.param("showDeleted") == "false":
-                raise _Bad(google_error(
-                    400, "invalid",
-                    f"Sync token cannot be used with {', '.join(bad) or 'showDeleted=false'}",
-                ))
+                raise _Bad(
+                    google_error(
+                        400,
+                        "invalid",
+                        f"Sync token cannot be used with {', '.join(bad) or 'showDeleted=false'}",
+                    )
+                )
             known = self._cal_tokens.get(sync_token)
             if known is None or known[0] != calendar_id:
-                raise _Bad(google_error(
-                    410, "fullSyncRequired",
-                    "Sync token is no longer valid, a full sync is required.",
-                ))
+                raise _Bad(
+                    google_error(
+                        410,
+                        "fullSyncRequired",
+                        "Sync token is no longer valid, a full sync is required.",
+                    )
+                )
             chosen = [e for e in events if e["_seq"] > known[1]]
             now_seq = max(now_seq, known[1])
         else:
             show_deleted = seen.param("showDeleted") == "true"
-            filters = [
-                f.split("=", 1) for f in seen.query.get("privateExtendedProperty", [])
-            ]
+            filters = [f.split("=", 1) for f in seen.query.get("privateExtendedProperty", [])]
             chosen = [
-                e for e in events
+                e
+                for e in events
                 if (show_deleted or e.get("status") != "cancelled")
                 and all(_private(e).get(k) == v for k, v in filters)
                 and _in_range(e, seen.param("timeMin"), seen.param("timeMax"))
@@ -521,9 +556,13 @@ class FakeGoogle:
     def _connections(self, seen: Seen) -> Reply:
         fields = seen.param("personFields")
         if not fields:
-            raise _Bad(rpc_error(400, "INVALID_ARGUMENT",
-                                 "personFields mask is required. Please specify one or more "
-                                 "valid paths."))
+            raise _Bad(
+                rpc_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "personFields mask is required. Please specify one or more valid paths.",
+                )
+            )
         try:
             size = int(seen.param("pageSize") or 100)
         except ValueError:
@@ -561,12 +600,15 @@ class FakeGoogle:
         if sync_token:
             since = self._people_tokens.get(sync_token)
             if since is None:
-                raise _Bad(rpc_error(
-                    400, "FAILED_PRECONDITION",
-                    "Sync token is expired. Clear local cache and retry call without the "
-                    "sync token.",
-                    reason="EXPIRED_SYNC_TOKEN",
-                ))
+                raise _Bad(
+                    rpc_error(
+                        400,
+                        "FAILED_PRECONDITION",
+                        "Sync token is expired. Clear local cache and retry call without the "
+                        "sync token.",
+                        reason="EXPIRED_SYNC_TOKEN",
+                    )
+                )
             chosen = [p for p in everyone if p["_seq"] > since]
             now_seq = max(now_seq, since)
         else:
@@ -580,12 +622,24 @@ class FakeGoogle:
         if form.get("grant_type") != "refresh_token":
             return Reply(400, {"error": "unsupported_grant_type"})
         if form.get("refresh_token") not in self.refresh_tokens:
-            return Reply(400, {"error": "invalid_grant",
-                               "error_description": "Token has been expired or revoked."})
+            return Reply(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                },
+            )
         token = f"ya29.fake-{len(self.access_tokens) + 1}-{secrets.token_hex(4)}"
         self.access_tokens.append(token)
-        return Reply(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer",
-                           "scope": form.get("scope", "")})
+        return Reply(
+            200,
+            {
+                "access_token": token,
+                "expires_in": 3599,
+                "token_type": "Bearer",
+                "scope": form.get("scope", ""),
+            },
+        )
 
 
 class _Bad(Exception):
@@ -616,13 +670,16 @@ def _check_times(body: dict[str, Any]) -> None:
             except ValueError:
                 raise _Bad(google_error(400, "invalid", "Invalid start time.")) from None
             if dt.tzinfo is None and not when.get("timeZone"):
-                raise _Bad(google_error(
-                    400, "timeRangeEmpty", "Missing time zone definition for start time."
-                ))
+                raise _Bad(
+                    google_error(
+                        400, "timeRangeEmpty", "Missing time zone definition for start time."
+                    )
+                )
 
 
 def _in_range(ev: dict[str, Any], time_min: str | None, time_max: str | None) -> bool:
     """Google: timeMin bounds the event's end, timeMax its start (exclusive)."""
+
     def when(key: str) -> datetime | None:
         value = (ev.get(key) or {}).get("dateTime")
         return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
@@ -639,8 +696,7 @@ def _public(ev: dict[str, Any]) -> dict[str, Any]:
 
 def _listed(ev: dict[str, Any]) -> dict[str, Any]:
     if ev.get("status") == "cancelled":  # Google guarantees only the id for deleted events
-        return {"kind": "calendar#event", "etag": ev["etag"], "id": ev["id"],
-                "status": "cancelled"}
+        return {"kind": "calendar#event", "etag": ev["etag"], "id": ev["id"], "status": "cancelled"}
     return _public(ev)
 
 
@@ -649,8 +705,11 @@ def _private(ev: dict[str, Any]) -> dict[str, Any]:
 
 
 _FIELD_OF = {
-    "names": "names", "emailAddresses": "emailAddresses", "phoneNumbers": "phoneNumbers",
-    "organizations": "organizations", "biographies": "biographies",
+    "names": "names",
+    "emailAddresses": "emailAddresses",
+    "phoneNumbers": "phoneNumbers",
+    "organizations": "organizations",
+    "biographies": "biographies",
 }
 
 

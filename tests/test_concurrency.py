@@ -130,9 +130,7 @@ def _hold_lock(data_dir: Path) -> int:
 
 
 @pytest.mark.parametrize("command", [["plan"], ["import", "PEOPLE"], ["sync"], ["topic", "x"]])
-def test_a_holder_past_the_wait_makes_the_next_exit_75(
-    command: list[str], tmp_path: Path
-) -> None:
+def test_a_holder_past_the_wait_makes_the_next_exit_75(command: list[str], tmp_path: Path) -> None:
     config = _config(tmp_path)
     command = [str(_vcf(tmp_path / "p.vcf", 0, 3)) if c == "PEOPLE" else c for c in command]
     fd = _hold_lock(tmp_path / "data")

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from syncsvc import daemon
+from syncsvc import log as syncsvc_log
 from syncsvc.clock import FixedClock, SystemClock
 from syncsvc.errors import AuthError, UnreachableError
 
@@ -522,7 +523,7 @@ def _log_in_subprocess(tmp_path: Path, journal: bool, verbose: bool = False) -> 
     script = textwrap.dedent(
         """
         import logging, os, sys
-        from syncsvc.daemon import setup_logging
+        from syncsvc.log import setup_logging
         if sys.argv[1] == "1":
             st = os.fstat(2)
             os.environ["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
@@ -566,7 +567,7 @@ def test_logging_without_journal(tmp_path: Path) -> None:
 
 
 def test_journal_formatter_prefixes_every_line() -> None:
-    formatter = daemon.JournalFormatter("%(message)s")
+    formatter = syncsvc_log.JournalFormatter("%(message)s")
     record = logging.LogRecord("syncsvc", logging.ERROR, __file__, 1, "a\nb", None, None)
     assert formatter.format(record) == "<3>a\n<3>b"
 
@@ -578,7 +579,7 @@ CHILD = textwrap.dedent(
     import sys
     from datetime import time
     from zoneinfo import ZoneInfo
-    from syncsvc import daemon
+    from syncsvc import daemon, log
 
     out = sys.argv[1]
 
@@ -588,7 +589,7 @@ CHILD = textwrap.dedent(
                 f.write(name + "\\n")
         return run
 
-    daemon.setup_logging(False)
+    log.setup_logging(False)
     sys.exit(daemon.run(
         daemon.Jobs(plan=job("plan"), sync=job("sync")),
         plan_at=time(7, 0), zone=ZoneInfo("Europe/Berlin"), poll_minutes=60,

@@ -51,8 +51,12 @@ def lived_in(make_app: Callable[..., App], clock: Any) -> App:
     app.set_topic("grid storage")
     app.set_topic("hydrogen logistics")
     planned = app.plan(MONDAY)
-    _write_notes(app, planned[0].id, "done\nref: Jane Roe <jane@example.org> +1 555 0100\n"
-                                     "offer: send the port study\nwin: got an intro to Acme")
+    _write_notes(
+        app,
+        planned[0].id,
+        "done\nref: Jane Roe <jane@example.org> +1 555 0100\n"
+        "offer: send the port study\nwin: got an intro to Acme",
+    )
     _write_notes(app, planned[1].id, "no answer")
     _write_notes(app, planned[2].id, "Lovely chat, semicolons; commas, and \\ too")
     clock.set(datetime(2026, 11, 30, 20, 0, tzinfo=BERLIN))
@@ -100,8 +104,7 @@ def test_vcard_export_reimports_as_the_same_people(
 def _config_for(app: App, tmp_path: Path) -> str:
     path = tmp_path / "export.toml"
     path.write_text(
-        f'data_dir = "{app.config.data_dir}"\n[calls]\ntimezone = "Europe/Berlin"\n'
-        'region = "DE"\n'
+        f'data_dir = "{app.config.data_dir}"\n[calls]\ntimezone = "Europe/Berlin"\nregion = "DE"\n'
     )
     return str(path)
 

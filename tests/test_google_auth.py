@@ -40,15 +40,19 @@ def mode(path: Path) -> int:
 
 def write_token(config: Config, fake: FakeGoogle, expiry: str, token: str = "ya29.old") -> None:
     config.google_token_path.parent.mkdir(parents=True, exist_ok=True)
-    config.google_token_path.write_text(json.dumps({
-        "token": token,
-        "refresh_token": REFRESH,
-        "token_uri": fake.token_uri,
-        "client_id": "123-abc.apps.googleusercontent.com",
-        "client_secret": "GOCSPX-client-secret",
-        "scopes": SCOPES,
-        "expiry": expiry,
-    }))
+    config.google_token_path.write_text(
+        json.dumps(
+            {
+                "token": token,
+                "refresh_token": REFRESH,
+                "token_uri": fake.token_uri,
+                "client_id": "123-abc.apps.googleusercontent.com",
+                "client_secret": "GOCSPX-client-secret",
+                "scopes": SCOPES,
+                "expiry": expiry,
+            }
+        )
+    )
 
 
 def test_missing_token_file_says_how_to_sign_in(config: Config) -> None:
@@ -124,8 +128,12 @@ def test_sign_in_runs_the_loopback_flow_and_stores_the_token_0600(
         def run_local_server(self, **kwargs: Any) -> Credentials:
             calls["run"] = kwargs
             return Credentials(
-                token="ya29.new", refresh_token=REFRESH, client_id="id", client_secret="s",
-                token_uri="https://oauth2.googleapis.com/token", scopes=SCOPES,
+                token="ya29.new",
+                refresh_token=REFRESH,
+                client_id="id",
+                client_secret="s",
+                token_uri="https://oauth2.googleapis.com/token",
+                scopes=SCOPES,
             )
 
     def from_file(path: str, scopes: list[str]) -> FakeFlow:
@@ -158,9 +166,7 @@ def test_google_libraries_are_imported_only_when_used() -> None:
         " 'httplib2') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 

@@ -148,7 +148,8 @@ def test_event_body_has_zone_reminder_and_private_properties(
     assert stored["start"] == {"dateTime": "2026-03-30T17:00:00+02:00", "timeZone": "Europe/Berlin"}
     assert stored["end"]["timeZone"] == "Europe/Berlin"
     assert stored["reminders"] == {
-        "useDefault": False, "overrides": [{"method": "popup", "minutes": 10}]
+        "useDefault": False,
+        "overrides": [{"method": "popup", "minutes": 10}],
     }
     assert stored["extendedProperties"]["private"]["syncsvcCall"] == "1"
     assert stored["extendedProperties"]["private"]["syncsvcUid"] == event.uid

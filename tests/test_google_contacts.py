@@ -33,8 +33,10 @@ def people(google: FakeGoogle) -> Any:
 def fill(google: FakeGoogle, n: int) -> list[str]:
     return [
         google.add_contact(
-            f"Given{i:04d}", f"Family{i:04d}",
-            emails=[f"p{i}@example.org"], phones=[f"+49 170 {i:07d}"],
+            f"Given{i:04d}",
+            f"Family{i:04d}",
+            emails=[f"p{i}@example.org"],
+            phones=[f"+49 170 {i:07d}"],
         )
         for i in range(n)
     ]
@@ -59,9 +61,7 @@ def test_2500_connections_over_3_pages(google: FakeGoogle, people: Any) -> None:
     assert card.source == "google" and card.uid == names[0]
 
 
-def test_second_fetch_with_the_token_returns_only_changes(
-    google: FakeGoogle, people: Any
-) -> None:
+def test_second_fetch_with_the_token_returns_only_changes(google: FakeGoogle, people: Any) -> None:
     names = fill(google, 2500)
     first = fetch_contacts(people, None)
     new = google.add_contact("Jane", "Roe", emails=["jane@example.org"])

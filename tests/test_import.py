@@ -182,3 +182,26 @@ def test_a_4mb_photo_does_not_matter(app_de: App, tmp_path: Path) -> None:
     assert result.added == 1
     (pic,) = everyone(app_de)
     assert pic.emails == ["pic@example.org"]
+
+
+@pytest.mark.parametrize("folded", [False, True])
+def test_an_over_long_value_is_dropped_and_the_card_kept(
+    app_de: App, tmp_path: Path, folded: bool
+) -> None:
+    from syncsvc.contacts.vcard import CHUNK_SIZE, MAX_LINE
+
+    value = "y" * (2 * MAX_LINE)
+    if folded:
+        value = "\r\n ".join(value[i : i + 74] for i in range(0, len(value), 74))
+    path = vcf(
+        tmp_path,
+        "long.vcf",
+        f"FN:Long Note\nNOTE:{value}\nEMAIL:long@example.org",
+        "FN:Next Card\nEMAIL:next@example.org",
+    )
+    result = app_de.import_vcards([path])
+    assert result.added == 2
+    long_one = people_db.find(app_de.store.conn, "long@example.org")[0]
+    assert long_one.name == "Long Note"
+    # bounded: dropped, or cut within one read chunk of the limit
+    assert long_one.note is None or len(long_one.note) <= MAX_LINE + CHUNK_SIZE

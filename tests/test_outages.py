@@ -162,7 +162,8 @@ class FaultServer:
             extra = f"Retry-After: {self.retry_after}\r\n" if status == 429 else ""
             conn.sendall(
                 f"HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\n{extra}"
-                f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+                f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
             )
 
     def _relay(self, conn: socket.socket, truncate: str | None) -> None:

@@ -6,6 +6,7 @@ otherwise it adds one. The same card read twice changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -78,8 +79,19 @@ def import_cards(
 def merge_card(
     conn: sqlite3.Connection, card: Card, *, source: str, region: str | None
 ) -> tuple[str, int]:
-    """Add or update one card's person: ("added" | "updated" | "unchanged", person id)."""
+    """Add or update one card's person: ("added" | "updated" | "unchanged", person id).
+
+    A card with a UID that was imported before with the same content is recognised by its
+    hash with one lookup and changes nothing (a re-import writes nothing)."""
     card = _cleaned(card)
+    digest = _card_hash(card, region) if card.uid else None
+    if card.uid:
+        row = conn.execute(
+            "SELECT person_id, card_hash FROM source_ids WHERE source = ? AND ext_id = ?",
+            (source, card.uid),
+        ).fetchone()
+        if row is not None and row[1] == digest:
+            return "unchanged", row[0]
     emails = [(e, normalize_email(e)) for e in card.emails]
     phones = [(p, normalize_phone(p, region)) for p in card.phones]
     ext_ids = [(source, card.uid)] if card.uid else []
@@ -112,9 +124,29 @@ def merge_card(
         changed |= people.add_address(conn, person_id, "phone", value, norm)
     for s, ext in ext_ids:
         changed |= people.add_source_id(conn, s, ext, person_id)
+    if card.uid:
+        conn.execute(
+            "UPDATE source_ids SET card_hash = ? WHERE source = ? AND ext_id = ? "
+            "AND card_hash IS NOT ?",
+            (digest, source, card.uid, digest),
+        )
     if outcome == "unchanged" and changed:
         outcome = "updated"
     return outcome, person_id
+
+
+def _card_hash(card: Card, region: str | None) -> str:
+    fields = (
+        card.name,
+        card.emails,
+        card.phones,
+        card.org,
+        card.title,
+        card.note,
+        card.categories,
+        region,
+    )
+    return hashlib.sha1(repr(fields).encode(), usedforsecurity=False).hexdigest()
 
 
 def _cleaned(card: Card) -> Card:

@@ -138,5 +138,13 @@ CREATE INDEX updates_pending ON updates(win_call) WHERE call_id IS NULL;
 CREATE UNIQUE INDEX updates_call ON updates(call_id) WHERE call_id IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# Speed (docs/PERFORMANCE.md): a person's addresses by kind without scanning all of that
+# kind; and the hash of the card last imported under a source id, so an unchanged card is
+# recognised with one lookup.
+V3 = """
+CREATE INDEX addresses_person_kind ON addresses(person_id, kind);
+ALTER TABLE source_ids ADD COLUMN card_hash TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,198 @@
+"""Targets 1 and 2: importing a big Google/Apple-style vCard 3.0 file, then re-importing it.
+
+Baseline (same run, same file): a bare ``vobject.readComponents`` loop. Each figure is measured
+in a fresh process (its own peak RSS). Usage: bench_import.py [--cards N] [--big N] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from _common import child_env, report, run_measured, tempdir, verdict, write_vcards
+
+BASELINE = """
+import vobject
+with open(sys.argv[1], encoding="utf-8") as f:
+    n = sum(1 for _ in vobject.readComponents(f))
+_done(seconds=time.perf_counter() - _t0, cards=n)
+"""
+
+PARSE = """
+from syncsvc.contacts.vcard import read_cards
+t = time.perf_counter()
+n = sum(1 for _ in read_cards(sys.argv[1], engine=sys.argv[2]))
+_done(seconds=time.perf_counter() - t, cards=n, vobject_loaded="vobject" in sys.modules)
+"""
+
+# The import as `syncsvc import FILE` runs it (progress bar on stderr), timed from process start,
+# i.e. including Python and syncsvc start-up. Then total_changes of a second import of the same
+# file in a second process (re-import).
+IMPORT = """
+from syncsvc.cli import main
+main(["--config", sys.argv[2], "import", sys.argv[1]], standalone_mode=False)
+_done(seconds=time.perf_counter() - _t0)
+"""
+
+REIMPORT = """
+from syncsvc import config
+from syncsvc.app import App
+app = App(config.load(sys.argv[2]))
+t = time.perf_counter()
+before = app.store.conn.total_changes
+result = app.import_vcards([sys.argv[1]], progress=lambda: None)
+changes = app.store.conn.total_changes - before
+seconds = time.perf_counter() - t
+app.close()
+_done(seconds=seconds, changes=changes, summary=result.summary())
+"""
+
+
+# What the import would take with the store fix proposed in docs/PERFORMANCE.md: an index on
+# addresses(person_id, kind). Only measured while the store does not have such an index itself.
+WHAT_IF_INDEX = """
+import sqlite3
+from syncsvc import config
+from syncsvc.app import App
+app = App(config.load(sys.argv[2]))
+conn = app.store.conn
+have = any(
+    [r[2] for r in conn.execute(f"PRAGMA index_info('{name}')")][:2] == ["person_id", "kind"]
+    for _, name, *_ in conn.execute("PRAGMA index_list('addresses')").fetchall()
+)
+if not have:
+    conn.execute("CREATE INDEX addresses_person_kind ON addresses(person_id, kind)")
+app.close()
+_done(had_index=have)
+"""
+
+
+def config_file(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    path.write_text(
+        f'data_dir = "{folder / "data"}"\n[calls]\ntimezone = "Europe/Berlin"\nregion = "DE"\n'
+    )
+    return path
+
+
+def measure(cards: int, big: int, repeat: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    with tempdir() as tmp:
+        vcf = write_vcards(tmp / f"{cards}.vcf", cards)
+        out["file_mb"] = vcf.stat().st_size / 1e6
+        env = child_env(tmp)
+        base = min(
+            (run_measured(BASELINE, str(vcf), env=env) for _ in range(repeat)),
+            key=lambda r: r["seconds"],
+        )
+        fast = min(
+            (run_measured(PARSE, str(vcf), "fast", env=env) for _ in range(repeat)),
+            key=lambda r: r["seconds"],
+        )
+        slow = run_measured(PARSE, str(vcf), "vobject", env=env)
+        imports = []
+        for i in range(repeat):
+            cfg = config_file(tmp / f"store{i}")
+            first = run_measured(IMPORT, str(vcf), str(cfg), env=env)
+            again = run_measured(REIMPORT, str(vcf), str(cfg), env=env)
+            imports.append((first, again))
+        first, again = min(imports, key=lambda p: p[0]["seconds"])
+        out.update(
+            baseline=base, parse_fast=fast, parse_vobject=slow, import_=first, reimport=again
+        )
+        cfg = config_file(tmp / "what-if")
+        if not run_measured(WHAT_IF_INDEX, str(vcf), str(cfg), env=env)["had_index"]:
+            out["what_if"] = (
+                run_measured(IMPORT, str(vcf), str(cfg), env=env),
+                run_measured(REIMPORT, str(vcf), str(cfg), env=env),
+            )
+        if big:
+            big_vcf = write_vcards(tmp / f"{big}.vcf", big, seed=7)
+            out["big_file_mb"] = big_vcf.stat().st_size / 1e6
+            out["big_parse"] = run_measured(PARSE, str(big_vcf), "fast", env=env)
+            # estimated as if the per-card cost grew with the store (it does without the index)
+            scale = (big / cards) ** 2
+            cfg = config_file(tmp / "big")
+            if first["seconds"] * scale <= 300:
+                out["big_import"] = run_measured(IMPORT, str(big_vcf), str(cfg), env=env)
+            elif "what_if" in out and out["what_if"][0]["seconds"] * scale <= 600:
+                run_measured(WHAT_IF_INDEX, str(big_vcf), str(cfg), env=env)
+                out["big_import_what_if"] = run_measured(IMPORT, str(big_vcf), str(cfg), env=env)
+    return out
+
+
+def main() -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cards", type=int, default=20_000)
+    parser.add_argument("--big", type=int, default=100_000, help="0 to skip the memory check")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    r = measure(args.cards, args.big, args.repeat)
+    base, imp, again = r["baseline"], r["import_"], r["reimport"]
+    ratio = base["seconds"] / imp["seconds"]
+    rows = [
+        ("file", f"{args.cards} cards, {r['file_mb']:.1f} MB (every 10th with a 6 KB photo)"),
+        (
+            "baseline: bare vobject loop",
+            f"{base['seconds']:.2f} s, peak RSS {base['peak_rss_mb']:.0f} MB",
+        ),
+        ("parse, engine=vobject", f"{r['parse_vobject']['seconds']:.2f} s"),
+        (
+            "parse, engine=fast",
+            f"{r['parse_fast']['seconds']:.2f} s "
+            f"({base['seconds'] / r['parse_fast']['seconds']:.1f}x the baseline;"
+            f" vobject imported: {r['parse_fast']['vobject_loaded']})",
+        ),
+        (
+            "import (syncsvc import, empty store)",
+            f"{imp['seconds']:.2f} s, peak RSS {imp['peak_rss_mb']:.0f} MB",
+        ),
+        (
+            "  target 1: >= 3x faster, <= 150 MB",
+            f"{ratio:.2f}x -> {verdict(ratio >= 3 and imp['peak_rss_mb'] <= 150)}",
+        ),
+        (
+            "re-import (unchanged file)",
+            f"{again['seconds']:.2f} s, {again['changes']} rows changed ({again['summary']})",
+        ),
+        (
+            "  target 2: <= first import, 0 writes",
+            f"{again['seconds'] / imp['seconds']:.2f}x the first -> "
+            f"{verdict(again['seconds'] <= imp['seconds'] and again['changes'] == 0)}",
+        ),
+    ]
+    if "what_if" in r:
+        wi, wa = r["what_if"]
+        rows += [
+            ("what if: + index addresses(person_id, kind)",
+             f"import {wi['seconds']:.2f} s = {base['seconds'] / wi['seconds']:.2f}x the baseline, "
+             f"peak RSS {wi['peak_rss_mb']:.0f} MB; re-import {wa['seconds']:.2f} s, "
+             f"{wa['changes']} rows changed (not in the code yet)"),
+        ]  # fmt: skip
+    if args.big:
+        bp = r["big_parse"]
+        rows.append(
+            (
+                f"{args.big} cards, {r['big_file_mb']:.0f} MB: parse only",
+                f"{bp['seconds']:.1f} s, peak RSS {bp['peak_rss_mb']:.0f} MB",
+            )
+        )
+        bi = r.get("big_import") or r.get("big_import_what_if")
+        if bi is None:
+            rows.append(("  import", "skipped: would take too long (see PERFORMANCE.md)"))
+        else:
+            label = "  import" + (", what if + index" if "big_import_what_if" in r else "")
+            rows.append(
+                (
+                    f"{label}, target <= 200 MB",
+                    f"{bi['seconds']:.1f} s, peak RSS {bi['peak_rss_mb']:.0f} MB -> "
+                    f"{verdict(bi['peak_rss_mb'] <= 200)}",
+                )
+            )
+    report("import (targets 1, 2)", rows)
+    return r
+
+
+if __name__ == "__main__":
+    main()
