@@ -48,25 +48,6 @@ _done(seconds=seconds, changes=changes, summary=result.summary())
 """
 
 
-# What the import would take with the store fix proposed in docs/PERFORMANCE.md: an index on
-# addresses(person_id, kind). Only measured while the store does not have such an index itself.
-WHAT_IF_INDEX = """
-import sqlite3
-from syncsvc import config
-from syncsvc.app import App
-app = App(config.load(sys.argv[2]))
-conn = app.store.conn
-have = any(
-    [r[2] for r in conn.execute(f"PRAGMA index_info('{name}')")][:2] == ["person_id", "kind"]
-    for _, name, *_ in conn.execute("PRAGMA index_list('addresses')").fetchall()
-)
-if not have:
-    conn.execute("CREATE INDEX addresses_person_kind ON addresses(person_id, kind)")
-app.close()
-_done(had_index=have)
-"""
-
-
 def config_file(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
@@ -101,24 +82,12 @@ def measure(cards: int, big: int, repeat: int) -> dict[str, object]:
         out.update(
             baseline=base, parse_fast=fast, parse_vobject=slow, import_=first, reimport=again
         )
-        cfg = config_file(tmp / "what-if")
-        if not run_measured(WHAT_IF_INDEX, str(vcf), str(cfg), env=env)["had_index"]:
-            out["what_if"] = (
-                run_measured(IMPORT, str(vcf), str(cfg), env=env),
-                run_measured(REIMPORT, str(vcf), str(cfg), env=env),
-            )
         if big:
             big_vcf = write_vcards(tmp / f"{big}.vcf", big, seed=7)
             out["big_file_mb"] = big_vcf.stat().st_size / 1e6
             out["big_parse"] = run_measured(PARSE, str(big_vcf), "fast", env=env)
-            # estimated as if the per-card cost grew with the store (it does without the index)
-            scale = (big / cards) ** 2
             cfg = config_file(tmp / "big")
-            if first["seconds"] * scale <= 300:
-                out["big_import"] = run_measured(IMPORT, str(big_vcf), str(cfg), env=env)
-            elif "what_if" in out and out["what_if"][0]["seconds"] * scale <= 600:
-                run_measured(WHAT_IF_INDEX, str(big_vcf), str(cfg), env=env)
-                out["big_import_what_if"] = run_measured(IMPORT, str(big_vcf), str(cfg), env=env)
+            out["big_import"] = run_measured(IMPORT, str(big_vcf), str(cfg), env=env)
     return out
 
 
@@ -162,14 +131,6 @@ def main() -> dict[str, object]:
             f"{verdict(again['seconds'] <= imp['seconds'] and again['changes'] == 0)}",
         ),
     ]
-    if "what_if" in r:
-        wi, wa = r["what_if"]
-        rows += [
-            ("what if: + index addresses(person_id, kind)",
-             f"import {wi['seconds']:.2f} s = {base['seconds'] / wi['seconds']:.2f}x the baseline, "
-             f"peak RSS {wi['peak_rss_mb']:.0f} MB; re-import {wa['seconds']:.2f} s, "
-             f"{wa['changes']} rows changed (not in the code yet)"),
-        ]  # fmt: skip
     if args.big:
         bp = r["big_parse"]
         rows.append(
@@ -178,18 +139,14 @@ def main() -> dict[str, object]:
                 f"{bp['seconds']:.1f} s, peak RSS {bp['peak_rss_mb']:.0f} MB",
             )
         )
-        bi = r.get("big_import") or r.get("big_import_what_if")
-        if bi is None:
-            rows.append(("  import", "skipped: would take too long (see PERFORMANCE.md)"))
-        else:
-            label = "  import" + (", what if + index" if "big_import_what_if" in r else "")
-            rows.append(
-                (
-                    f"{label}, target <= 200 MB",
-                    f"{bi['seconds']:.1f} s, peak RSS {bi['peak_rss_mb']:.0f} MB -> "
-                    f"{verdict(bi['peak_rss_mb'] <= 200)}",
-                )
+        bi = r["big_import"]
+        rows.append(
+            (
+                "  import, target <= 200 MB",
+                f"{bi['seconds']:.1f} s, peak RSS {bi['peak_rss_mb']:.0f} MB -> "
+                f"{verdict(bi['peak_rss_mb'] <= 200)}",
             )
+        )
     report("import (targets 1, 2)", rows)
     return r
 

@@ -55,28 +55,11 @@ for _ in range(int(sys.argv[3])):
 t = time.perf_counter()
 rows = app.store.conn.execute("SELECT * FROM people").fetchall()
 load_all = time.perf_counter() - t
-# what if the referral lane's query used its partial index (docs/PERFORMANCE.md): the same
-# query with "+rotation_key", which keeps SQLite off the people_rotation index
-from syncsvc import planner
-original = planner._referrals
-def referrals_fixed(conn):
-    rows = conn.execute(
-        "SELECT id FROM people WHERE referred_by IS NOT NULL AND +rotation_key = '' "
-        "AND removed_at_source IS NULL ORDER BY added_at, id"
-    )
-    return [planner.Pick(r[0], "referral") for r in rows]
-planner._referrals = referrals_fixed
-what_if = []
-for _ in range(int(sys.argv[3])):
-    t = time.perf_counter()
-    app.plan(day, dry_run=True)
-    what_if.append(time.perf_counter() - t)
-planner._referrals = original
 t = time.perf_counter()
 real = app.plan(day)  # for real, written to the vdir calendar
 real_s = time.perf_counter() - t
 app.close()
-_done(seconds=min(times), what_if=min(what_if), calls=len(calls), load_all=load_all,
+_done(seconds=min(times), calls=len(calls), load_all=load_all,
       loaded=len(rows), real_s=real_s, real_calls=len(real))
 """
 
@@ -120,10 +103,6 @@ def main() -> None:
             "  target 3: <= 50 ms",
             f"{plan['load_all'] / plan['seconds']:.0f}x less than loading "
             f"everyone -> {verdict(ms <= 50)}",
-        ),
-        (
-            "what if: referral lane uses its index",
-            f"{plan['what_if'] * 1000:.1f} ms (planner change proposed, not in the code yet)",
         ),
         ("plan + write to vdir", f"{plan['real_s'] * 1000:.0f} ms, {plan['real_calls']} calls"),
         (

@@ -85,6 +85,7 @@ def merge_card(
     hash with one lookup and changes nothing (a re-import writes nothing)."""
     card = _cleaned(card)
     digest = _card_hash(card, region) if card.uid else None
+    person_id: int | None = None
     if card.uid:
         row = conn.execute(
             "SELECT person_id, card_hash FROM source_ids WHERE source = ? AND ext_id = ?",
@@ -92,16 +93,15 @@ def merge_card(
         ).fetchone()
         if row is not None and row[1] == digest:
             return "unchanged", row[0]
+        person_id = row[0] if row else None
     emails = [(e, normalize_email(e)) for e in card.emails]
     phones = [(p, normalize_phone(p, region)) for p in card.phones]
-    ext_ids = [(source, card.uid)] if card.uid else []
-    person_id = people.match(
-        conn,
-        source_ids=ext_ids,
-        emails=[n for _, n in emails if n],
-        phones=[n for _, n in phones if n],
-    )
+    if person_id is None:
+        person_id = people.match(
+            conn, emails=[n for _, n in emails if n], phones=[n for _, n in phones if n]
+        )
     changed = False
+    new = person_id is None
     if person_id is None:
         person_id = people.add(
             conn,
@@ -113,26 +113,29 @@ def merge_card(
             note=card.note,
             categories=card.categories,
         )
-        outcome = "added"
     else:
         changed = people.update_fields(conn, person_id, org=card.org, title=card.title)
         changed |= _better_name(conn, person_id, card.name)
-        outcome = "unchanged"
-    for value, norm in emails:
-        changed |= people.add_address(conn, person_id, "email", value, norm)
-    for value, norm in phones:
-        changed |= people.add_address(conn, person_id, "phone", value, norm)
-    for s, ext in ext_ids:
-        changed |= people.add_source_id(conn, s, ext, person_id)
-    if card.uid:
-        conn.execute(
-            "UPDATE source_ids SET card_hash = ? WHERE source = ? AND ext_id = ? "
-            "AND card_hash IS NOT ?",
-            (digest, source, card.uid, digest),
+    if new:  # in the card's order, in one statement
+        conn.executemany(
+            "INSERT OR IGNORE INTO addresses(person_id, kind, value, norm, position) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (person_id, kind, value, norm, i)
+                for kind, pairs in (("email", emails), ("phone", phones))
+                for i, (value, norm) in enumerate(pairs)
+                if norm
+            ],
         )
-    if outcome == "unchanged" and changed:
-        outcome = "updated"
-    return outcome, person_id
+    else:
+        for kind, pairs in (("email", emails), ("phone", phones)):
+            for value, norm in pairs:
+                changed |= people.add_address(conn, person_id, kind, value, norm)
+    if card.uid:
+        changed |= people.add_source_id(conn, source, card.uid, person_id, digest)
+    if new:
+        return "added", person_id
+    return ("updated" if changed else "unchanged"), person_id
 
 
 def _card_hash(card: Card, region: str | None) -> str:

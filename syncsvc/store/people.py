@@ -125,15 +125,20 @@ def match(
         ).fetchone()
         if row:
             return row[0]
-    for kind, values in (("email", emails), ("phone", phones)):
-        for norm in values:
-            row = conn.execute(
-                "SELECT person_id FROM addresses WHERE kind = ? AND norm = ? "
-                "ORDER BY person_id LIMIT 1",
-                (kind, norm),
-            ).fetchone()
-            if row:
-                return row[0]
+    for kind, norms in (("email", list(emails)), ("phone", list(phones))):
+        if not norms:
+            continue
+        marks = ", ".join("?" for _ in norms)
+        found = dict(
+            conn.execute(
+                f"SELECT norm, min(person_id) FROM addresses WHERE kind = ? AND norm IN ({marks}) "
+                "GROUP BY norm",
+                [kind, *norms],
+            ).fetchall()
+        )
+        for norm in norms:  # the card's order decides
+            if norm in found:
+                return int(found[norm])
     return None
 
 
@@ -170,27 +175,53 @@ def add(
     return cur.lastrowid
 
 
-def add_address(conn: sqlite3.Connection, person_id: int, kind: str, value: str, norm: str) -> bool:
-    """Add an email/phone/url unless the person has it already. True if added."""
+def add_address(
+    conn: sqlite3.Connection,
+    person_id: int,
+    kind: str,
+    value: str,
+    norm: str,
+    position: int | None = None,
+) -> bool:
+    """Add an email/phone/url unless the person has it already. True if added.
+    ``position``: its place in the person's list (default: after the ones they have)."""
     if not norm:
         return False
-    pos = conn.execute(
-        "SELECT count(*) FROM addresses WHERE person_id = ? AND kind = ?", (person_id, kind)
-    ).fetchone()[0]
+    if position is None:
+        position = conn.execute(
+            "SELECT count(*) FROM addresses WHERE person_id = ? AND kind = ?", (person_id, kind)
+        ).fetchone()[0]
     cur = conn.execute(
         "INSERT OR IGNORE INTO addresses(person_id, kind, value, norm, position) "
         "VALUES (?, ?, ?, ?, ?)",
-        (person_id, kind, value, norm, pos),
+        (person_id, kind, value, norm, position),
     )
     return cur.rowcount > 0
 
 
-def add_source_id(conn: sqlite3.Connection, source: str, ext_id: str, person_id: int) -> bool:
+def add_source_id(
+    conn: sqlite3.Connection,
+    source: str,
+    ext_id: str,
+    person_id: int,
+    card_hash: str | None = None,
+) -> bool:
+    """Record that ``ext_id`` at ``source`` is this person (and the hash of the card last
+    imported from it). True if the source id is new."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO source_ids(source, ext_id, person_id) VALUES (?, ?, ?)",
-        (source, ext_id, person_id),
+        "INSERT OR IGNORE INTO source_ids(source, ext_id, person_id, card_hash) "
+        "VALUES (?, ?, ?, ?)",
+        (source, ext_id, person_id, card_hash),
     )
-    return cur.rowcount > 0
+    if cur.rowcount > 0:
+        return True
+    if card_hash is not None:
+        conn.execute(
+            "UPDATE source_ids SET card_hash = ? WHERE source = ? AND ext_id = ? "
+            "AND card_hash IS NOT ?",
+            (card_hash, source, ext_id, card_hash),
+        )
+    return False
 
 
 def update_fields(conn: sqlite3.Connection, person_id: int, **fields: str | None) -> bool:
