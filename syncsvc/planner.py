@@ -268,19 +268,8 @@ def plan_day(
         return [c.id for c in existing]
     taken = [(c.start, c.end) for c in existing]
     free_slots = open_slots(cfg, day, taken, busy, wanted)
-    for (start, end), pick in zip(free_slots, choose(conn, day, len(free_slots)), strict=False):
-        new_id = call_id(install_id, day, pick.person_id)
-        calls_db.insert(
-            conn,
-            call_id=new_id,
-            person_id=pick.person_id,
-            day=day,
-            start=start,
-            end=end,
-            tz=cfg.timezone,
-            kind=pick.kind,
-            origin_call=pick.origin_call,
-        )
+    for slot, pick in zip(free_slots, choose(conn, day, len(free_slots)), strict=False):
+        new_id = _insert_call(conn, cfg, install_id, day, slot, pick)
         if pick.win_call:
             conn.execute(
                 "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
@@ -309,16 +298,28 @@ def add_retry(
     taken = {c.start for c in calls_db.on_day(conn, day)}
     options = slots(cfg, day)
     start, end = next((s for s in options if s[0] not in taken), options[0])
-    new_id = call_id(install_id, day, origin.person_id)
+    pick = Pick(origin.person_id, "retry", origin_call=origin.id)
+    return _insert_call(conn, cfg, install_id, day, (start, end), pick)
+
+
+def _insert_call(
+    conn: sqlite3.Connection,
+    cfg: CallsConfig,
+    install_id: str,
+    day: date,
+    slot: tuple[datetime, datetime],
+    pick: Pick,
+) -> str:
+    new_id = call_id(install_id, day, pick.person_id)
     calls_db.insert(
         conn,
         call_id=new_id,
-        person_id=origin.person_id,
+        person_id=pick.person_id,
         day=day,
-        start=start,
-        end=end,
+        start=slot[0],
+        end=slot[1],
         tz=cfg.timezone,
-        kind="retry",
-        origin_call=origin.id,
+        kind=pick.kind,
+        origin_call=pick.origin_call,
     )
     return new_id

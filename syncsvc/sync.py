@@ -136,16 +136,7 @@ def push(store: Store, calendar: Calendar, config: Config, now: datetime) -> Syn
                 conn, calendar.key, call_id, event.uid, state="pending", written=event.description
             )
         etag = calendar.create(event)  # idempotent: a crash before here is simply redone
-        with store.tx():
-            calls_db.upsert_event_state(
-                conn,
-                calendar.key,
-                call_id,
-                event.uid,
-                state="written",
-                etag=etag,
-                written=event.description,
-            )
+        _mark_written(store, calendar, event, etag)
         report.written += 1
     report.updated = _refresh(store, calendar, config, now)
     return report
@@ -174,18 +165,23 @@ def _refresh(store: Store, calendar: Calendar, config: Config, now: datetime) ->
             new_etag = calendar.update(event, etag)
         except (ConflictError, NotFoundError):
             continue  # the person changed or removed it meanwhile: the next read sees it
-        with store.tx():
-            calls_db.upsert_event_state(
-                conn,
-                calendar.key,
-                call_id,
-                event.uid,
-                state="written",
-                etag=new_etag,
-                written=event.description,
-            )
+        _mark_written(store, calendar, event, new_etag)
         updated += 1
     return updated
+
+
+def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str) -> None:
+    """The calendar has ``event`` as syncsvc wrote it, with ``etag``."""
+    with store.tx() as conn:
+        calls_db.upsert_event_state(
+            conn,
+            calendar.key,
+            event.call_id,
+            event.uid,
+            state="written",
+            etag=etag,
+            written=event.description,
+        )
 
 
 # ------------------------------------------------------------------------ reading
