@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+import click
 
 from syncsvc.store import calls as calls_db
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from syncsvc.app import App
     from syncsvc.store.people import Person
 
-# markup off: names and notes are the person's text, never rich markup
-console = Console(highlight=False, markup=False)
+
+@functools.cache
+def _console() -> Console:
+    """rich only where a table is printed (it costs start-up time)."""
+    from rich.console import Console
+
+    # markup off: names and notes are the person's text, never rich markup
+    return Console(highlight=False, markup=False)
+
+
+def _table(*columns: str) -> Table:
+    from rich.table import Table
+
+    return Table(*columns)
+
+
+def _line(text: str) -> None:
+    click.echo(text)
 
 
 def person_json(app: App, p: Person) -> dict[str, Any]:
@@ -38,7 +57,7 @@ def person_json(app: App, p: Person) -> dict[str, Any]:
 
 
 def print_people(rows: Iterable[dict[str, Any]]) -> None:
-    table = Table("id", "name", "reach", "org", "last contact", "next call", "referred by")
+    table = _table("id", "name", "reach", "org", "last contact", "next call", "referred by")
     n = 0
     for r in rows:
         reach = ", ".join([*r["emails"][:1], *r["phones"][:1]])
@@ -53,52 +72,51 @@ def print_people(rows: Iterable[dict[str, Any]]) -> None:
         )
         n += 1
     if n:
-        console.print(table)
-    console.print(
+        _console().print(table)
+    _line(
         f"{n} people." if n else "Nobody yet: `syncsvc import FILE.vcf` or `syncsvc add NAME`."
     )
 
 
 def print_duplicates(groups: Sequence[Sequence[Person]]) -> None:
     if not groups:
-        console.print("No possible duplicates.")
+        _line("No possible duplicates.")
         return
     for group in groups:
         ids = " ".join(str(p.id) for p in group)
         reach = "; ".join(
             f"{p.id}: {', '.join(p.emails + [w for w, _ in p.phones]) or '-'}" for p in group
         )
-        console.print(f"{group[0].name}  (ids {ids})  {reach}")
-    console.print("Merge with: syncsvc merge KEEP-ID OTHER-ID")
+        _line(f"{group[0].name}  (ids {ids})  {reach}")
+    _line("Merge with: syncsvc merge KEEP-ID OTHER-ID")
 
 
 def print_plan(app: App, calls: Sequence[calls_db.Call], dry_run: bool) -> None:
     if not calls:
-        console.print("Nobody to call: add people with `syncsvc import` or `syncsvc add`.")
+        _line("Nobody to call: add people with `syncsvc import` or `syncsvc add`.")
         return
-    table = Table("date", "time", "person", "kind", "outcome")
+    table = _table("date", "time", "person", "kind", "outcome")
     for c in calls:
         table.add_row(
             c.day.isoformat(), c.start.strftime("%H:%M"), c.person_name, c.kind, c.outcome
         )
-    console.print(table)
+    _console().print(table)
     if dry_run:
-        console.print("Dry run: nothing was written.")
+        _line("Dry run: nothing was written.")
     elif app.config.calendar.backend == "vdir":
-        console.print(
-            f"Calls written to {app.config.calendar_path} (one .ics file per call). "
-            f"Look at them with `khal list` or sync the folder to your phone with vdirsyncer; "
-            f"after a call, write your notes below the marker line in the event."
-        )
+        _line(f"Calls written to {app.config.calendar_path} (one .ics file per call).")
+        _line("Look at them with `khal list`, or sync the folder to your phone with vdirsyncer.")
+        _line("After a call, write your notes below the marker line in the event; then")
+        _line("`syncsvc sync` reads them (the daemon does it every few minutes).")
     else:
-        console.print(f"Calls written to your {app.config.calendar.backend} calendar.")
+        _line(f"Calls written to your {app.config.calendar.backend} calendar.")
 
 
 def print_calls(rows: Sequence[calls_db.Call]) -> None:
     if not rows:
-        console.print("No calls yet: `syncsvc plan`.")
+        _line("No calls yet: `syncsvc plan`.")
         return
-    table = Table("date", "person", "kind", "outcome", "notes", "referrals", "offers", "follow up")
+    table = _table("date", "person", "kind", "outcome", "notes", "referrals", "offers", "follow up")
     for c in rows:
         table.add_row(
             c.day.isoformat(),
@@ -110,23 +128,23 @@ def print_calls(rows: Sequence[calls_db.Call]) -> None:
             "; ".join(c.offers),
             c.follow_up.isoformat() if c.follow_up else "",
         )
-    console.print(table)
+    _console().print(table)
 
 
 def print_status(data: dict[str, Any]) -> None:
-    console.print(f"{data['date']}  topic: {data['topic'] or '(none yet: syncsvc topic TEXT)'}")
+    _line(f"{data['date']}  topic: {data['topic'] or '(none yet: syncsvc topic TEXT)'}")
     if data["today"]:
         for c in data["today"]:
-            console.print(f"  {c['start'][11:16]}  {c['person']['name']:<30} {c['outcome']}")
+            _line(f"  {c['start'][11:16]}  {c['person']['name']:<30} {c['outcome']}")
     else:
-        console.print("  No calls today.")
-    console.print(
+        _line("  No calls today.")
+    _line(
         f"Done this week: {data['done_this_week']}   streak: {data['streak']} day(s)   "
         f"referrals: {data['referrals']}   never called: {data['never_called']} of "
         f"{data['people']}"
     )
     for win in data.get("wins", []):
         chain = " ← ".join(win["chain"])
-        console.print(f"  win {win['date']}: {win['text']}  (thanks to {chain})")
+        _line(f"  win {win['date']}: {win['text']}  (thanks to {chain})")
     for offer in data["open_offers"]:
-        console.print(f"  open offer for {offer['person']}: {offer['text']}")
+        _line(f"  open offer for {offer['person']}: {offer['text']}")
