@@ -73,9 +73,7 @@ def print_people(rows: Iterable[dict[str, Any]]) -> None:
         n += 1
     if n:
         _console().print(table)
-    _line(
-        f"{n} people." if n else "Nobody yet: `syncsvc import FILE.vcf` or `syncsvc add NAME`."
-    )
+    _line(f"{n} people." if n else "Nobody yet: `syncsvc import FILE.vcf` or `syncsvc add NAME`.")
 
 
 def print_duplicates(groups: Sequence[Sequence[Person]]) -> None:

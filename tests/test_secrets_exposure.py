@@ -249,3 +249,23 @@ def test_the_data_dir_and_lock_are_private_even_at_umask_0(tmp_path: Path) -> No
     assert mode(data / "lock") == 0o600
     # the store itself is inside the 0700 dir; its own mode is reported in RELIABILITY.md
     assert (data / "syncsvc.db").exists()
+
+
+def test_the_store_file_is_private_from_the_start(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from syncsvc.store import Store
+
+    old = os.umask(0)
+    try:
+        store = Store.open(tmp_path / "data" / "syncsvc.db")
+        with store.tx():
+            store.set_meta("x", "y")
+        store.close()
+    finally:
+        os.umask(old)
+    for name in ("syncsvc.db", "syncsvc.db-wal", "syncsvc.db-shm"):
+        path = tmp_path / "data" / name
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, name

@@ -726,3 +726,25 @@ def test_a_symlink_out_of_the_folder_is_refused(
     with pytest.raises(ValueError):
         cal.delete(event.uid, None)
     assert outside.read_bytes() == b"precious"
+
+
+def test_a_temp_file_left_by_a_killed_write_is_removed_once_stale(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from syncsvc.calendars.vdir import STALE_TEMP_SECONDS, VdirCalendar
+
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    stale = folder / ".abc-20261127-1@syncsvc.k2j3h4g5.tmp"
+    fresh = folder / ".abc-20261127-2@syncsvc.x9y8z7w6.tmp"
+    foreign = folder / ".other.tmp"
+    for path in (stale, fresh, foreign):
+        path.write_text("half an event")
+    old = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(foreign, (old, old))
+    VdirCalendar(folder).changes(None, {})
+    assert not stale.exists()
+    assert fresh.exists(), "a write in progress is left alone"
+    assert foreign.exists(), "not ours"

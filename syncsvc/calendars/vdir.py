@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,20 @@ SUFFIX = ".ics"
 
 def etag_of(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}"
+
+
+#: our own temp files (``.{uid}.XXXXXXXX.tmp``, see _write); one left by a process killed
+#: mid-write is removed once it is this old
+_OUR_TEMP = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9@._-]*@syncsvc\.[A-Za-z0-9_]+\.tmp$")
+STALE_TEMP_SECONDS = 3600
+
+
+def _remove_if_stale_temp(entry: os.DirEntry[str]) -> None:
+    if not _OUR_TEMP.match(entry.name):
+        return
+    with contextlib.suppress(OSError):
+        if time.time() - entry.stat().st_mtime > STALE_TEMP_SECONDS:
+            os.unlink(entry.path)
 
 
 class VdirCalendar(Calendar):
@@ -92,7 +107,10 @@ class VdirCalendar(Calendar):
         found: dict[str, tuple[bool, RemoteEvent]] = {}  # uid -> (from {uid}.ics?, event)
         for entry in sorted(entries, key=lambda e: e.name):
             name = entry.name
-            if name.startswith(".") or not name.endswith(SUFFIX):
+            if name.startswith("."):
+                _remove_if_stale_temp(entry)
+                continue
+            if not name.endswith(SUFFIX):
                 continue
             stem = name[: -len(SUFFIX)]
             try:

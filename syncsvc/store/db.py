@@ -7,6 +7,7 @@ serialises syncsvc processes (the daemon and a manual command), see ``lock.py``.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -30,8 +31,10 @@ class Store:
         """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
         ensure_private_dir(path.parent)
         try:
+            if not path.exists():  # 0600 from the start; SQLite gives -wal/-shm the same mode
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{path}: cannot open the store ({e})") from None
         return cls._prepare(conn, path)
 
