@@ -325,8 +325,6 @@ class App:
 
     def wins(self) -> list[dict[str, Any]]:
         """Every win with the referral chain that led to it (nearest first)."""
-        from syncsvc import sync as calendar_sync
-
         conn = self.store.conn
         out = []
         rows = conn.execute(
@@ -334,8 +332,8 @@ class App:
             "JOIN calls c ON c.id = w.call_id ORDER BY c.day, w.rowid"
         )
         for call_id, text, day, person_id in rows.fetchall():
-            chain = calendar_sync.referral_chain(conn, person_id)
-            names = [p.name for i in chain if (p := people_db.get(conn, i))]
+            chain = people_db.referral_chain(conn, person_id)
+            names = [n for i in chain if (n := people_db.name_of(conn, i))]
             thanked = conn.execute(
                 "SELECT count(*) FROM updates u JOIN calls c ON c.id = u.call_id "
                 "WHERE u.win_call = ? AND c.outcome = 'done'",

@@ -321,22 +321,11 @@ def apply_notes(
     for text in parsed.wins:
         conn.execute("INSERT OR IGNORE INTO wins(call_id, text) VALUES (?, ?)", (call.id, text))
     if parsed.wins:
-        for person_id in referral_chain(conn, call.person_id):
+        for person_id in people_db.referral_chain(conn, call.person_id):
             conn.execute(
                 "INSERT OR IGNORE INTO updates(win_call, person_id) VALUES (?, ?)",
                 (call.id, person_id),
             )
-
-
-def referral_chain(conn: sqlite3.Connection, person_id: int) -> list[int]:
-    """The person and everyone whose referrals led to them, nearest first."""
-    chain: list[int] = []
-    current: int | None = person_id
-    while current is not None and current not in chain:
-        chain.append(current)
-        row = conn.execute("SELECT referred_by FROM people WHERE id = ?", (current,)).fetchone()
-        current = row[0] if row else None
-    return chain
 
 
 def _referred_person(

@@ -244,6 +244,22 @@ def mark_removed_at_source(conn: sqlite3.Connection, source: str, ext_id: str) -
     return cur.rowcount > 0
 
 
+def referral_chain(conn: sqlite3.Connection, person_id: int) -> list[int]:
+    """The person and everyone whose referrals led to them, nearest first (loops stop)."""
+    chain: list[int] = []
+    current: int | None = person_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        row = conn.execute("SELECT referred_by FROM people WHERE id = ?", (current,)).fetchone()
+        current = row[0] if row else None
+    return chain
+
+
+def name_of(conn: sqlite3.Connection, person_id: int) -> str | None:
+    row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+    return row[0] if row else None
+
+
 def possible_duplicates(conn: sqlite3.Connection) -> list[list[Person]]:
     """Groups of people with the same name (case-insensitive) who share no address."""
     groups: list[list[Person]] = []
