@@ -166,25 +166,46 @@ def import_(
 
 
 def _import_with_progress(app: Any, paths: tuple[str, ...], quiet: bool) -> Any:
-    from syncsvc.contacts.vcard import vcard_files
+    """Import, with a progress bar on stderr once it passes a few hundred cards (not with
+    --json, not when stderr is not a terminal)."""
+    progress = _CardProgress(enabled=not quiet and sys.stderr.isatty())
+    try:
+        return app.import_vcards(paths, progress=progress)
+    finally:
+        progress.close()
 
-    files = vcard_files(paths)
-    size = sum(f.stat().st_size for f in files)
-    if quiet or not sys.stderr.isatty() or size < 200_000:  # a few hundred cards or fewer
-        return app.import_vcards(files)
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        TextColumn("{task.completed} cards"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("import", total=None)
-        return app.import_vcards(files, progress=lambda: progress.advance(task))
+class _CardProgress:
+    SHOW_AFTER = 300  # cards: a small import finishes before a bar is worth drawing
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.count = 0
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self._bar is not None:
+            self._bar.advance(self._task)
+        elif self.enabled and self.count >= self.SHOW_AFTER:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                TextColumn("{task.completed} cards"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("import", total=None, completed=self.count)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 # ---------------------------------------------------------------------------- people

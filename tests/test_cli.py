@@ -231,3 +231,19 @@ def test_names_are_never_read_as_terminal_markup(cfg: Path) -> None:
     assert code == 0 and "[red]" in out and "\x1b" not in out
     _, out, _ = run(cfg, "people", "--json")
     assert json.loads(out)[0]["name"] == "[red]Eve[/red] [31mX"
+
+
+def test_the_import_progress_bar_appears_only_after_a_few_hundred_cards() -> None:
+    from syncsvc.cli import _CardProgress
+
+    quiet = _CardProgress(enabled=False)
+    for _ in range(1000):
+        quiet()
+    assert quiet._bar is None and quiet.count == 1000
+    small = _CardProgress(enabled=True)
+    for _ in range(_CardProgress.SHOW_AFTER - 1):
+        small()
+    assert small._bar is None
+    small()
+    assert small._bar is not None
+    small.close()
