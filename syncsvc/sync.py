@@ -231,12 +231,13 @@ def apply_remote(
     calls_db.upsert_event_state(
         conn, calendar, call.id, remote.uid, state="written", etag=remote.etag
     )
-    if edited or (state and state.edited) or _moved(call, remote):
+    moved = _moved(call, remote)
+    if (edited or moved) and not (state and state.edited):
         conn.execute(
             "UPDATE calendar_events SET edited = 1 WHERE calendar = ? AND call_id = ?",
             (calendar, call.id),
         )
-    if _moved(call, remote):
+    if moved:
         _move(conn, call, remote)
         call = calls_db.get(conn, call.id) or call
     user = events.user_text(remote.description, written)
