@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 def utcnow_iso() -> str:
@@ -142,8 +143,14 @@ def match(
     return None
 
 
-def add(
-    conn: sqlite3.Connection,
+_INSERT_PERSON = """
+INSERT INTO people(id, name, org, title, note, categories, source, source_detail, referred_by,
+                   added_at, shuffle)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def new_row(
     *,
     name: str,
     source: str,
@@ -153,26 +160,32 @@ def add(
     note: str | None = None,
     categories: Iterable[str] = (),
     referred_by: int | None = None,
-) -> int:
-    cur = conn.execute(
-        """INSERT INTO people(name, org, title, note, categories, source, source_detail,
-                              referred_by, added_at, shuffle)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            name,
-            org,
-            title,
-            note,
-            ",".join(c.replace(",", " ") for c in categories),
-            source,
-            source_detail,
-            referred_by,
-            utcnow_iso(),
-            random.getrandbits(62),
-        ),
+) -> tuple[object, ...]:
+    """A new person's columns after ``id``, for ``add`` or ``insert_rows``."""
+    return (
+        name,
+        org,
+        title,
+        note,
+        ",".join(c.replace(",", " ") for c in categories),
+        source,
+        source_detail,
+        referred_by,
+        utcnow_iso(),
+        random.getrandbits(62),
     )
+
+
+def add(conn: sqlite3.Connection, **fields: Any) -> int:
+    """Add one person (the keywords of ``new_row``); their id."""
+    cur = conn.execute(_INSERT_PERSON, (None, *new_row(**fields)))
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+def insert_rows(conn: sqlite3.Connection, rows: Iterable[tuple[object, ...]]) -> None:
+    """Add people whose ids are chosen by the caller: ``(id, *new_row(...))`` each."""
+    conn.executemany(_INSERT_PERSON, rows)
 
 
 def add_address(
