@@ -103,21 +103,23 @@ class App:
         self, paths: Sequence[str | Path], progress: Callable[[], None] | None = None
     ) -> ImportResult:
         """Check every path first (a bad one imports nothing), then import card by card."""
+        from syncsvc.contacts import worker
         from syncsvc.contacts.merge import ImportResult, import_cards
-        from syncsvc.contacts.vcard import read_cards, vcard_files
+        from syncsvc.contacts.vcard import vcard_files
 
         files = vcard_files(paths)
         result = ImportResult()
         with self.locked():
             for path in files:
-                import_cards(
-                    self.store,
-                    read_cards(path),
-                    source="vcard",
-                    region=self.region,
-                    result=result,
-                    progress=progress,
-                )
+                with worker.cards(path) as items:  # a big file is parsed by a second process
+                    import_cards(
+                        self.store,
+                        items,
+                        source="vcard",
+                        region=self.region,
+                        result=result,
+                        progress=progress,
+                    )
         return result
 
     def import_google(self) -> ImportResult:
