@@ -252,7 +252,8 @@ def run_measured(code: str, *args: str, env: dict[str, str] | None = None) -> di
     """Run python -c code in a fresh process; the code ends by calling _done(**figures).
 
     _done adds the child's own wall and CPU time since start and its peak RSS (MB, from
-    getrusage(RUSAGE_SELF), i.e. this one process) and prints it all as JSON.
+    getrusage(RUSAGE_SELF), i.e. this one process), the peak RSS and CPU time of the processes
+    it started (RUSAGE_CHILDREN: the import's vCard worker) and prints it all as JSON.
     """
     wrapper = (
         "import json, resource, sys, time\n"
@@ -261,6 +262,9 @@ def run_measured(code: str, *args: str, env: dict[str, str] | None = None) -> di
         "    kw.setdefault('wall_s', time.perf_counter() - _t0)\n"
         "    kw.setdefault('cpu_s', time.process_time() - _c0)\n"
         "    kw['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "    kids = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "    kw['child_peak_rss_mb'] = kids.ru_maxrss / 1024\n"
+        "    kw['child_cpu_s'] = kids.ru_utime + kids.ru_stime\n"
         "    print(json.dumps(kw), flush=True)\n"
         f"{code}\n"
     )

@@ -30,7 +30,14 @@ _done(seconds=time.perf_counter() - t, cards=n, vobject_loaded="vobject" in sys.
 # file in a second process (re-import).
 IMPORT = """
 from syncsvc.cli import main
-main(["--config", sys.argv[2], "import", sys.argv[1]], standalone_mode=False)
+from syncsvc.contacts import worker
+if sys.argv[3] == "one-process":
+    worker.WORKER_FROM_BYTES = 1 << 62  # never start the parsing worker
+try:
+    main(["--config", sys.argv[2], "import", sys.argv[1]])
+except SystemExit as exit:
+    if exit.code:
+        raise
 _done(seconds=time.perf_counter() - _t0)
 """
 
@@ -75,19 +82,28 @@ def measure(cards: int, big: int, repeat: int) -> dict[str, object]:
         imports = []
         for i in range(repeat):
             cfg = config_file(tmp / f"store{i}")
-            first = run_measured(IMPORT, str(vcf), str(cfg), env=env)
+            first = run_measured(IMPORT, str(vcf), str(cfg), "worker", env=env)
             again = run_measured(REIMPORT, str(vcf), str(cfg), env=env)
-            imports.append((first, again))
-        first, again = min(imports, key=lambda p: p[0]["seconds"])
+            single = run_measured(
+                IMPORT, str(vcf), str(config_file(tmp / f"single{i}")), "one-process", env=env
+            )
+            imports.append((first, again, single))
+        first, again, _ = min(imports, key=lambda p: p[0]["seconds"])
+        single = min((p[2] for p in imports), key=lambda r: r["seconds"])
         out.update(
-            baseline=base, parse_fast=fast, parse_vobject=slow, import_=first, reimport=again
+            baseline=base,
+            parse_fast=fast,
+            parse_vobject=slow,
+            import_=first,
+            reimport=again,
+            single=single,
         )
         if big:
             big_vcf = write_vcards(tmp / f"{big}.vcf", big, seed=7)
             out["big_file_mb"] = big_vcf.stat().st_size / 1e6
             out["big_parse"] = run_measured(PARSE, str(big_vcf), "fast", env=env)
             cfg = config_file(tmp / "big")
-            out["big_import"] = run_measured(IMPORT, str(big_vcf), str(cfg), env=env)
+            out["big_import"] = run_measured(IMPORT, str(big_vcf), str(cfg), "worker", env=env)
     return out
 
 
@@ -99,7 +115,9 @@ def main() -> dict[str, object]:
     args = parser.parse_args()
     r = measure(args.cards, args.big, args.repeat)
     base, imp, again = r["baseline"], r["import_"], r["reimport"]
+    single = r["single"]
     ratio = base["seconds"] / imp["seconds"]
+    rss = imp["peak_rss_mb"] + imp["child_peak_rss_mb"]
     rows = [
         ("file", f"{args.cards} cards, {r['file_mb']:.1f} MB (every 10th with a 6 KB photo)"),
         (
@@ -115,11 +133,18 @@ def main() -> dict[str, object]:
         ),
         (
             "import (syncsvc import, empty store)",
-            f"{imp['seconds']:.2f} s, peak RSS {imp['peak_rss_mb']:.0f} MB",
+            f"{imp['seconds']:.2f} s, peak RSS {imp['peak_rss_mb']:.0f} MB"
+            f" + parsing worker {imp['child_peak_rss_mb']:.0f} MB;"
+            f" CPU {imp['cpu_s']:.2f} s + worker {imp['child_cpu_s']:.2f} s",
         ),
         (
-            "  target 1: >= 3x faster, <= 150 MB",
-            f"{ratio:.2f}x -> {verdict(ratio >= 3 and imp['peak_rss_mb'] <= 150)}",
+            "  target 1: >= 3x faster, <= 150 MB (both processes)",
+            f"{ratio:.2f}x -> {verdict(ratio >= 3 and rss <= 150)}",
+        ),
+        (
+            "import in one process (no spare core)",
+            f"{single['seconds']:.2f} s, peak RSS {single['peak_rss_mb']:.0f} MB;"
+            f" {base['seconds'] / single['seconds']:.2f}x the baseline",
         ),
         (
             "re-import (unchanged file)",
@@ -140,11 +165,12 @@ def main() -> dict[str, object]:
             )
         )
         bi = r["big_import"]
+        big_rss = bi["peak_rss_mb"] + bi["child_peak_rss_mb"]
         rows.append(
             (
-                "  import, target <= 200 MB",
-                f"{bi['seconds']:.1f} s, peak RSS {bi['peak_rss_mb']:.0f} MB -> "
-                f"{verdict(bi['peak_rss_mb'] <= 200)}",
+                "  import, target <= 200 MB (both processes)",
+                f"{bi['seconds']:.1f} s, peak RSS {bi['peak_rss_mb']:.0f} MB + worker"
+                f" {bi['child_peak_rss_mb']:.0f} MB -> {verdict(big_rss <= 200)}",
             )
         )
     report("import (targets 1, 2)", rows)
