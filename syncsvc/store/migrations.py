@@ -146,5 +146,11 @@ CREATE INDEX addresses_person_kind ON addresses(person_id, kind);
 ALTER TABLE source_ids ADD COLUMN card_hash TEXT;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+# addresses(person_id) is a prefix of addresses_person_kind: every address written kept two
+# index entries where one serves both lookups.
+V4 = """
+DROP INDEX addresses_person;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]
 SCHEMA_VERSION = len(MIGRATIONS)
