@@ -30,7 +30,8 @@ _done(seconds=time.perf_counter() - t, cards=n, vobject_loaded="vobject" in sys.
 # file in a second process (re-import).
 IMPORT = """
 from syncsvc.cli import main
-main(["--config", sys.argv[2], "import", sys.argv[1]], standalone_mode=False)
+if main(["--config", sys.argv[2], "import", sys.argv[1]]):
+    raise SystemExit("the import failed")
 _done(seconds=time.perf_counter() - _t0)
 """
 
