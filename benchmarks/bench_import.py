@@ -33,11 +33,8 @@ from syncsvc.cli import main
 from syncsvc.contacts import worker
 if sys.argv[3] == "one-process":
     worker.WORKER_FROM_BYTES = 1 << 62  # never start the parsing worker
-try:
-    main(["--config", sys.argv[2], "import", sys.argv[1]])
-except SystemExit as exit:
-    if exit.code:
-        raise
+if main(["--config", sys.argv[2], "import", sys.argv[1]]):
+    raise SystemExit("the import failed")
 _done(seconds=time.perf_counter() - _t0)
 """
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from syncsvc import planner
 from syncsvc.clock import Clock, SystemClock
 from syncsvc.config import Config
 from syncsvc.errors import UsageError
@@ -24,8 +23,8 @@ if TYPE_CHECKING:
     from syncsvc.calendars.base import Calendar
     from syncsvc.contacts.merge import ImportResult
 
-# Start-up time (docs/PERFORMANCE.md): syncsvc.sync (notes, phonenumbers) and the import code
-# are imported where they are used, not here, so `syncsvc status` does not pay for them.
+# Start-up time (docs/PERFORMANCE.md): the planner, syncsvc.sync (notes, phonenumbers) and the
+# import code are imported where they are used, not here, so `syncsvc status` does not pay for them.
 
 log = logging.getLogger("syncsvc")
 
@@ -223,6 +222,8 @@ class App:
     ) -> list[calls_db.Call]:
         """Plan ``days`` planning days from ``first`` (default: today, or the next planning
         day once today's window has passed) and write the calls to the calendar."""
+        from syncsvc import planner
+
         if days < 1:
             raise UsageError("--days must be at least 1")
         cfg = self.config.calls
@@ -250,6 +251,8 @@ class App:
     def _busy(self, days: list[date]) -> dict[date, list[tuple[datetime, datetime]]]:
         """The person's own events in each not-yet-full day's window (read before the
         transaction: no network call while the store is locked for writing)."""
+        from syncsvc import planner
+
         cfg = self.config.calls
         out: dict[date, list[tuple[datetime, datetime]]] = {}
         for day in days:
@@ -262,6 +265,8 @@ class App:
 
     def plan_due(self) -> list[calls_db.Call]:
         """For the daemon: plan today once its planning time has come (a no-op otherwise)."""
+        from syncsvc import planner
+
         cfg = self.config.calls
         now = self.now().astimezone(cfg.zone)
         today = now.date()
@@ -349,7 +354,7 @@ class App:
     def _streak(self, today: date) -> int:
         """Planning days in a row, up to today, with at least one call done (today counts
         only once a call is done; a day not yet done does not break the streak)."""
-        cfg = self.config.calls
+        planning_days = self.config.calls.weekdays  # what planner.is_planning_day checks
         done_days = {
             r[0]
             for r in self.store.conn.execute(
@@ -361,7 +366,7 @@ class App:
         if day.isoformat() not in done_days:
             day -= timedelta(days=1)
         while True:
-            if planner.is_planning_day(cfg, day):
+            if day.weekday() in planning_days:
                 if day.isoformat() not in done_days:
                     return streak
                 streak += 1

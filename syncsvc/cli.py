@@ -1,23 +1,35 @@
-"""The `syncsvc` command: thin click commands over ``App``; one place turns errors into
-one line on stderr and an exit code."""
+"""The `syncsvc` command: thin argparse commands over ``App``; one place turns errors into
+one line on stderr and an exit code.
+
+Start-up time is a target (docs/PERFORMANCE.md, target 6): before a command runs only the
+standard library's argparse is loaded; each command imports what it uses, so `--help` and
+`status` do not pay for the rest.
+"""
 
 from __future__ import annotations
 
-import functools
-import json
-import logging
+import argparse
+import os
 import sys
-from collections.abc import Callable, Iterable
-from datetime import date
-from typing import Any, TypeVar
-
-import click
+from collections.abc import Callable, Iterable, Sequence
 
 from syncsvc import __version__
 from syncsvc.errors import SyncsvcError, UsageError
 
-F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("syncsvc")
+# Annotations are not evaluated here (PEP 563): these imports are for type checkers only, which
+# read the name TYPE_CHECKING as True. Not importing typing saves `--help` 2 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import date
+    from typing import Any
+
+    from syncsvc.app import App
+
+DESCRIPTION = """\
+syncsvc — your networking plan, run inside the calendar you already use.
+
+Import the people you know, set your topic, and syncsvc puts 1–3 calls a day into your
+calendar, then reads back what you wrote after each call."""
 
 
 class Ctx:
@@ -26,10 +38,10 @@ class Ctx:
     def __init__(self, config_path: str | None, verbose: bool) -> None:
         self.config_path = config_path
         self.verbose = verbose
-        self._app: Any = None
+        self._app: App | None = None
 
     @property
-    def app(self) -> Any:
+    def app(self) -> App:
         if self._app is None:
             from syncsvc import config
             from syncsvc.app import App
@@ -37,48 +49,81 @@ class Ctx:
             self._app = App(config.load(self.config_path))
         return self._app
 
-
-def catch_errors(fn: F) -> F:
-    """Turn SyncsvcError into one line and its exit code; other errors into one line too
-    (with the traceback only under --verbose)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        verbose = bool(ctx.find_object(Ctx) and ctx.find_object(Ctx).verbose)  # type: ignore[union-attr]
-        try:
-            return fn(*args, **kwargs)
-        except SyncsvcError as e:
-            for line in str(e).splitlines() or [type(e).__name__]:
-                click.echo(f"syncsvc: {line}", err=True)
-            sys.exit(e.exit_code)
-        except KeyboardInterrupt:
-            click.echo("syncsvc: interrupted", err=True)
-            sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as e:
-            if verbose:
-                log.exception("internal error")
-            click.echo(
-                f"syncsvc: internal error: {type(e).__name__}: {e} (run with -v for details)",
-                err=True,
-            )
-            sys.exit(70)
-        finally:
-            obj = ctx.find_object(Ctx)
-            if obj is not None and obj._app is not None:
-                obj._app.close()
-
-    return wrapper  # type: ignore[return-value]
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+            self._app = None
 
 
+Command = Callable[[Ctx, argparse.Namespace], "int | None"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code. ``argv`` defaults to ``sys.argv[1:]``.
+
+    Usage errors, ``--help`` and ``--version`` end in argparse's ``SystemExit`` (2, 0, 0).
+    """
+    parser = build_parser()
+    args = parse_args(parser, argv)
+    command: Command | None = args.command
+    if command is None:  # `syncsvc` or `syncsvc auth` alone: the help, as a usage error
+        args.help_parser.print_help(sys.stderr)
+        return 2
+    from syncsvc.log import setup_logging
+
+    setup_logging(args.verbose)
+    ctx = Ctx(args.config_path, args.verbose)
+    try:
+        return command(ctx, args) or 0
+    except SyncsvcError as e:
+        for line in str(e).splitlines() or [type(e).__name__]:
+            print(f"syncsvc: {line}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("syncsvc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `syncsvc people | head`: the reader has gone; stop quietly (and let the interpreter's
+        # last flush of stdout go nowhere instead of printing a second error)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as e:
+        if args.verbose:
+            import logging
+
+            logging.getLogger("syncsvc").exception("internal error")
+        print(
+            f"syncsvc: internal error: {type(e).__name__}: {e} (run with -v for details)",
+            file=sys.stderr,
+        )
+        return 70
+    finally:
+        ctx.close()
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    args, extra = parser.parse_known_args(argv)
+    # argparse takes a command's list of paths only in one piece; `import a.vcf --json b.vcf`
+    # leaves b.vcf over. It is one more path, not an unknown argument.
+    if extra and args.command is cmd_import and not any(e.startswith("-") for e in extra):
+        args.paths += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+# ---------------------------------------------------------------------------- output
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    import json
+
+    print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def stream_json_list(items: Iterable[dict[str, Any]]) -> None:
     """Print a JSON list item by item, so a long list starts printing at once."""
+    import json
+
     out = sys.stdout
     out.write("[")
     first = True
@@ -93,79 +138,52 @@ def stream_json_list(items: Iterable[dict[str, Any]]) -> None:
 def parse_day(value: str | None, option: str) -> date | None:
     if value is None:
         return None
+    from datetime import date  # not before a command needs it (start-up time)
+
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="PATH", help="Config file (TOML).")
-@click.option("-v", "--verbose", is_flag=True, help="More log output; tracebacks on errors.")
-@click.version_option(__version__, prog_name="syncsvc")
-@click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
-    """syncsvc — your networking plan, run inside the calendar you already use.
-
-    Import the people you know, set your topic, and syncsvc puts 1–3 calls a day into your
-    calendar, then reads back what you wrote after each call."""
-    from syncsvc.log import setup_logging
-
-    setup_logging(verbose)
-    ctx.obj = Ctx(config_path, verbose)
-
-
 # ---------------------------------------------------------------------------- import
-@main.command("import")
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--google", is_flag=True, help="Import Google Contacts (People API).")
-@click.option(
-    "--linkedin",
-    metavar="PATH",
-    type=click.Path(),
-    help="Import LinkedIn's Connections.csv (from your LinkedIn data export).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_obj
-@catch_errors
-def import_(
-    obj: Ctx, paths: tuple[str, ...], google: bool, linkedin: str | None, as_json: bool
-) -> None:
-    """Import vCard files or folders of .vcf files (or --google, --linkedin)."""
-    if not paths and not google and not linkedin:
+def cmd_import(ctx: Ctx, args: argparse.Namespace) -> None:
+    paths: list[str] = args.paths
+    if not paths and not args.google and not args.linkedin:
         raise UsageError("name vCard files or folders to import, or use --google or --linkedin")
-    app = obj.app
+    app = ctx.app
     from syncsvc.contacts import linkedin as linkedin_import
     from syncsvc.contacts.merge import ImportResult
 
-    if linkedin:
-        linkedin_import.check_export(linkedin)  # a bad file imports nothing at all
+    if args.linkedin:
+        linkedin_import.check_export(args.linkedin)  # a bad file imports nothing at all
     result = ImportResult()
     if paths:
-        result = _import_with_progress(app, paths, quiet=as_json)
-    if linkedin:
-        li = linkedin_import.import_linkedin(app, linkedin)
+        result = _import_with_progress(app, paths, quiet=args.json)
+    if args.linkedin:
+        li = linkedin_import.import_linkedin(app, args.linkedin)
         result.added += li.added
         result.updated += li.updated
         result.unchanged += li.unchanged
         result.skipped += li.skipped
-    if google:
+    if args.google:
         g = app.import_google()
         result.added += g.added
         result.updated += g.updated
         result.unchanged += g.unchanged
         result.skipped += g.skipped
-    if as_json:
+    if args.json:
         emit_json(result.as_json())
         return
     for s in result.skipped:
-        click.echo(
-            f"skipped {s['source']}: card {s['card']} (line {s['line']}): {s['reason']}", err=True
+        print(
+            f"skipped {s['source']}: card {s['card']} (line {s['line']}): {s['reason']}",
+            file=sys.stderr,
         )
-    click.echo(f"Imported: {result.summary()}. {app.store_count()} people on your list.")
+    print(f"Imported: {result.summary()}. {app.store_count()} people on your list.")
 
 
-def _import_with_progress(app: Any, paths: tuple[str, ...], quiet: bool) -> Any:
+def _import_with_progress(app: App, paths: Sequence[str], quiet: bool) -> Any:
     """Import, with a progress bar on stderr once it passes a few hundred cards (not with
     --json, not when stderr is not a terminal)."""
     progress = _CardProgress(enabled=not quiet and sys.stderr.isatty())
@@ -209,85 +227,54 @@ class _CardProgress:
 
 
 # ---------------------------------------------------------------------------- people
-@main.command()
-@click.argument("name")
-@click.option("--email", multiple=True, help="Email address (repeatable).")
-@click.option("--phone", multiple=True, help="Phone number (repeatable).")
-@click.option("--org", help="Organisation.")
-@click.option("--note", help="A note about them.")
-@click.option("--referred-by", metavar="NAME", help="Who referred them (name, email or id).")
-@click.pass_obj
-@catch_errors
-def add(
-    obj: Ctx,
-    name: str,
-    email: tuple[str, ...],
-    phone: tuple[str, ...],
-    org: str | None,
-    note: str | None,
-    referred_by: str | None,
-) -> None:
-    """Add one name by hand."""
+def cmd_add(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc.app import PersonInput
 
-    person_id = obj.app.add_person(
+    person_id = ctx.app.add_person(
         PersonInput(
-            name=name, emails=email, phones=phone, org=org, note=note, referred_by=referred_by
+            name=args.name,
+            emails=args.email,
+            phones=args.phone,
+            org=args.org,
+            note=args.note,
+            referred_by=args.referred_by,
         )
     )
-    click.echo(f"Added {name} (id {person_id}).")
+    print(f"Added {args.name} (id {person_id}).")
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--search", metavar="TEXT", help="Only people whose name, org, email or phone match.")
-@click.option("--duplicates", is_flag=True, help="Possible duplicates (same name) to merge.")
-@click.pass_obj
-@catch_errors
-def people(obj: Ctx, as_json: bool, search: str | None, duplicates: bool) -> None:
-    """The name list: who, how to reach them, last contact, next call, referred by."""
+def cmd_people(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
-    app = obj.app
-    if duplicates:
+    app = ctx.app
+    if args.duplicates:
         groups = app.duplicates()
-        if as_json:
+        if args.json:
             emit_json([[views.person_json(app, p) for p in g] for g in groups])
         else:
             views.print_duplicates(groups)
         return
-    rows = (views.person_json(app, p) for p in app.people(search))
-    if as_json:
+    rows = (views.person_json(app, p) for p in app.people(args.search))
+    if args.json:
         stream_json_list(rows)
     else:
         views.print_people(rows)
 
 
-@main.command()
-@click.argument("keep")
-@click.argument("other")
-@click.pass_obj
-@catch_errors
-def merge(obj: Ctx, keep: str, other: str) -> None:
-    """Merge person OTHER into KEEP (names, emails or ids)."""
-    person_id = obj.app.merge(keep, other)
-    click.echo(f"Merged into id {person_id}.")
+def cmd_merge(ctx: Ctx, args: argparse.Namespace) -> None:
+    person_id = ctx.app.merge(args.keep, args.other)
+    print(f"Merged into id {person_id}.")
 
 
-@main.command()
-@click.argument("text", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_obj
-@catch_errors
-def topic(obj: Ctx, text: str | None, as_json: bool) -> None:
-    """Show or set the topic you are exploring (earlier topics are kept)."""
+def cmd_topic(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc.store import people as people_db
 
-    app = obj.app
+    app = ctx.app
+    text: str | None = args.text
     if text is not None:
         app.set_topic(text)
     history = people_db.topic_history(app.store.conn)
-    if as_json:
+    if args.json:
         emit_json(
             {
                 "topic": history[-1][0] if history else None,
@@ -295,95 +282,65 @@ def topic(obj: Ctx, text: str | None, as_json: bool) -> None:
             }
         )
     elif history:
-        click.echo(history[-1][0] if text is None else f"Topic set: {history[-1][0]}")
+        print(history[-1][0] if text is None else f"Topic set: {history[-1][0]}")
     else:
-        click.echo('No topic yet. Set one: syncsvc topic "product management in climate tech"')
+        print('No topic yet. Set one: syncsvc topic "product management in climate tech"')
 
 
 # ---------------------------------------------------------------------------- calls
-@main.command()
-@click.option("--date", "day", metavar="YYYY-MM-DD", help="First day to plan.")
-@click.option("--days", default=1, show_default=True, help="How many planning days.")
-@click.option("--dry-run", is_flag=True, help="Show what would be planned; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_obj
-@catch_errors
-def plan(obj: Ctx, day: str | None, days: int, dry_run: bool, as_json: bool) -> None:
-    """Choose who to call and write those call events."""
+def cmd_plan(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
-    app = obj.app
-    calls = app.plan(parse_day(day, "--date"), days, dry_run=dry_run)
-    if as_json:
+    app = ctx.app
+    calls = app.plan(parse_day(args.day, "--date"), args.days, dry_run=args.dry_run)
+    if args.json:
         emit_json([c.as_json(full=False) for c in calls])
         return
-    views.print_plan(app, calls, dry_run)
+    views.print_plan(app, calls, args.dry_run)
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_obj
-@catch_errors
-def sync(obj: Ctx, as_json: bool) -> None:
-    """Read completion notes back from the calendar and apply them."""
-    report = obj.app.sync()
-    if as_json:
+def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
+    report = ctx.app.sync()
+    if args.json:
         emit_json(report.as_json())
         return
-    click.echo(
+    print(
         f"Synced: {report.written} events written, {report.changed} changed, "
         f"{len(report.applied)} with new notes, {report.deleted} deleted, {report.missed} missed."
     )
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--person", metavar="NAME", help="Only this person's calls.")
-@click.option("--since", metavar="YYYY-MM-DD", help="Only calls on or after this day.")
-@click.pass_obj
-@catch_errors
-def calls(obj: Ctx, as_json: bool, person: str | None, since: str | None) -> None:
-    """The call history with outcomes, notes, referrals, offers and follow-ups."""
+def cmd_calls(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
-    rows = obj.app.calls(person, parse_day(since, "--since"))
-    if as_json:
+    rows = ctx.app.calls(args.person, parse_day(args.since, "--since"))
+    if args.json:
         emit_json([c.as_json() for c in rows])
     else:
         views.print_calls(rows)
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_obj
-@catch_errors
-def status(obj: Ctx, as_json: bool) -> None:
-    """Today's calls, outcomes, streak, referrals gained, open offers."""
+def cmd_status(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
-    data = obj.app.status()
-    if as_json:
+    data = ctx.app.status()
+    if args.json:
         emit_json(data)
     else:
         views.print_status(data)
 
 
-@main.command()
-@click.option("--once", is_flag=True, help="Plan and sync once, then exit.")
-@click.pass_obj
-@catch_errors
-def run(obj: Ctx, once: bool) -> None:
-    """The daemon: plans every planning day, syncs every few minutes."""
-    app = obj.app
-    if once:
+def cmd_run(ctx: Ctx, args: argparse.Namespace) -> int:
+    app = ctx.app
+    if args.once:
         planned = app.plan()
         report = app.sync()
         days = ", ".join(sorted({c.day.isoformat() for c in planned})) or "no day"
-        click.echo(
+        print(
             f"Planned {len(planned)} calls ({days}); synced: "
             f"{len(report.applied)} with new notes, {report.missed} missed."
         )
-        return
+        return 0
     from syncsvc import daemon
 
     cfg = app.config
@@ -392,94 +349,215 @@ def run(obj: Ctx, once: bool) -> None:
         sync=app.sync,
         reimport=app.reimport if (cfg.contacts.vcard or cfg.contacts.google) else None,
     )
-    sys.exit(
-        daemon.run(
-            jobs,
-            plan_at=cfg.calls.plan_at,
-            zone=cfg.calls.zone,
-            poll_minutes=cfg.sync.poll_minutes,
-            clock=app.clock,
-        )
+    return daemon.run(
+        jobs,
+        plan_at=cfg.calls.plan_at,
+        zone=cfg.calls.zone,
+        poll_minutes=cfg.sync.poll_minutes,
+        clock=app.clock,
     )
 
 
 # ---------------------------------------------------------------------------- report
-@main.command()
-@click.option(
-    "--html",
-    "html_path",
-    metavar="PATH",
-    type=click.Path(dir_okay=False),
-    help="Also write the report as one self-contained HTML page.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_obj
-@catch_errors
-def report(obj: Ctx, html_path: str | None, as_json: bool) -> None:
-    """Progress: calls per week, outcomes, streak, referrals, list growth, wins."""
+def cmd_report(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import report as report_mod
 
-    data = report_mod.collect(obj.app)
-    written = report_mod.write_html(data, html_path) if html_path else None
-    if as_json:
+    data = report_mod.collect(ctx.app)
+    written = report_mod.write_html(data, args.html_path) if args.html_path else None
+    if args.json:
         emit_json({**data, "html": str(written) if written else None})
         return
-    click.echo(report_mod.render_text(data))
+    print(report_mod.render_text(data))
     if written:
-        click.echo(f"\nHTML report written to {written} (open it in any browser).")
+        print(f"\nHTML report written to {written} (open it in any browser).")
 
 
-# ---------------------------------------------------------------------------- export
-@main.command()
-@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--vcard", "fmt", flag_value="vcard", help="vCard 3.0 (history as X- properties).")
-@click.option("--json", "fmt", flag_value="json", help="JSON with everything (the default).")
-@click.pass_obj
-@catch_errors
-def export(obj: Ctx, path: str, fmt: str | None) -> None:
-    """Write the whole name list with its history to PATH (- for stdout)."""
+def cmd_export(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import export as export_mod
 
-    fmt = fmt or export_mod.guess_format(path)
-    result = export_mod.export(obj.app.store.conn, path, fmt)
+    path: str = args.path
+    fmt: str = args.fmt or export_mod.guess_format(path)
+    result = export_mod.export(ctx.app.store.conn, path, fmt)
     where = "stdout" if path == "-" else path
-    click.echo(
+    print(
         f"Exported {result.people} people and {result.calls} calls to {where} ({fmt}).",
-        err=path == "-",
+        file=sys.stderr if path == "-" else sys.stdout,
     )
 
 
-@main.group()
-def auth() -> None:
-    """Sign in to services."""
-
-
-@auth.command("google")
-@click.option("--no-browser", is_flag=True, help="Only print the sign-in URL.")
-@click.pass_obj
-@catch_errors
-def auth_google(obj: Ctx, no_browser: bool) -> None:
-    """Sign in to Google (installed-app OAuth on a loopback port)."""
+def cmd_auth_google(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc.google_auth import sign_in
 
-    sign_in(obj.app.config, open_browser=not no_browser)
-    click.echo(f"Signed in; token stored in {obj.app.config.google_token_path} (mode 0600).")
+    sign_in(ctx.app.config, open_browser=not args.no_browser)
+    print(f"Signed in; token stored in {ctx.app.config.google_token_path} (mode 0600).")
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.pass_obj
-@catch_errors
-def doctor(obj: Ctx, as_json: bool) -> None:
-    """Check the config, the store and the calendar, with a fix for each problem."""
+def cmd_doctor(ctx: Ctx, args: argparse.Namespace) -> int:
     from syncsvc import doctor as doctor_mod
 
-    results = doctor_mod.run_checks(obj.config_path)
-    if as_json:
+    results = doctor_mod.run_checks(ctx.config_path)
+    if args.json:
         emit_json([r.as_json() for r in results])
     else:
         for r in results:
             mark = "ok    " if r.ok else "FAILED"
-            click.echo(f"{mark} {r.name}: {r.detail}")
-    if not all(r.ok for r in results):
-        sys.exit(1)
+            print(f"{mark} {r.name}: {r.detail}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+# ---------------------------------------------------------------------------- the parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syncsvc",
+        description=DESCRIPTION,
+        epilog="Run `syncsvc COMMAND --help` for the options of a command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--config", dest="config_path", metavar="PATH", help="Config file (TOML).")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="More log output; tracebacks on errors."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s, version {__version__}")
+    parser.set_defaults(command=None, help_parser=parser)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(
+        name: str,
+        run: Command | None,
+        help: str,
+        group: argparse._SubParsersAction[argparse.ArgumentParser] = commands,
+    ) -> argparse.ArgumentParser:
+        sub = group.add_parser(name, help=help, description=help, allow_abbrev=False)
+        sub.set_defaults(command=run)
+        return sub
+
+    def json_flag(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--json", action="store_true", help="Print one JSON document.")
+
+    p = command(
+        "import",
+        cmd_import,
+        "Import vCard files or folders of .vcf files (or --google, --linkedin).",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATHS", help="vCard files or folders.")
+    p.add_argument("--google", action="store_true", help="Import Google Contacts (People API).")
+    p.add_argument(
+        "--linkedin",
+        metavar="PATH",
+        help="Import LinkedIn's Connections.csv (from your LinkedIn data export).",
+    )
+    json_flag(p)
+
+    p = command("add", cmd_add, "Add one name by hand.")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--email", action="append", default=[], help="Email address (repeatable).")
+    p.add_argument("--phone", action="append", default=[], help="Phone number (repeatable).")
+    p.add_argument("--org", help="Organisation.")
+    p.add_argument("--note", help="A note about them.")
+    p.add_argument("--referred-by", metavar="NAME", help="Who referred them (name, email or id).")
+
+    p = command(
+        "people",
+        cmd_people,
+        "The name list: who, how to reach them, last contact, next call, referred by.",
+    )
+    json_flag(p)
+    p.add_argument(
+        "--search", metavar="TEXT", help="Only people whose name, org, email or phone match."
+    )
+    p.add_argument(
+        "--duplicates", action="store_true", help="Possible duplicates (same name) to merge."
+    )
+
+    p = command("merge", cmd_merge, "Merge person OTHER into KEEP (names, emails or ids).")
+    p.add_argument("keep", metavar="KEEP")
+    p.add_argument("other", metavar="OTHER")
+
+    p = command(
+        "topic", cmd_topic, "Show or set the topic you are exploring (earlier topics are kept)."
+    )
+    p.add_argument("text", nargs="?", metavar="TEXT")
+    json_flag(p)
+
+    p = command("plan", cmd_plan, "Choose who to call and write those call events.")
+    p.add_argument("--date", dest="day", metavar="YYYY-MM-DD", help="First day to plan.")
+    p.add_argument(
+        "--days", type=int, default=1, metavar="N", help="How many planning days (default: 1)."
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="Show what would be planned; change nothing."
+    )
+    json_flag(p)
+
+    p = command("sync", cmd_sync, "Read completion notes back from the calendar and apply them.")
+    json_flag(p)
+
+    p = command(
+        "calls",
+        cmd_calls,
+        "The call history with outcomes, notes, referrals, offers and follow-ups.",
+    )
+    json_flag(p)
+    p.add_argument("--person", metavar="NAME", help="Only this person's calls.")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="Only calls on or after this day.")
+
+    p = command(
+        "status", cmd_status, "Today's calls, outcomes, streak, referrals gained, open offers."
+    )
+    json_flag(p)
+
+    p = command("run", cmd_run, "The daemon: plans every planning day, syncs every few minutes.")
+    p.add_argument("--once", action="store_true", help="Plan and sync once, then exit.")
+
+    p = command(
+        "report",
+        cmd_report,
+        "Progress: calls per week, outcomes, streak, referrals, list growth, wins.",
+    )
+    p.add_argument(
+        "--html",
+        dest="html_path",
+        metavar="PATH",
+        help="Also write the report as one self-contained HTML page.",
+    )
+    json_flag(p)
+
+    p = command(
+        "export", cmd_export, "Write the whole name list with its history to PATH (- for stdout)."
+    )
+    p.add_argument("path", metavar="PATH")
+    formats = p.add_mutually_exclusive_group()
+    formats.add_argument(
+        "--vcard",
+        dest="fmt",
+        action="store_const",
+        const="vcard",
+        help="vCard 3.0 (history as X- properties).",
+    )
+    formats.add_argument(
+        "--json",
+        dest="fmt",
+        action="store_const",
+        const="json",
+        help="JSON with everything (the default).",
+    )
+
+    auth = command("auth", None, "Sign in to services.")
+    auth.set_defaults(help_parser=auth)  # `syncsvc auth` alone shows this help
+    services = auth.add_subparsers(title="services", metavar="SERVICE")
+    p = command(
+        "google",
+        cmd_auth_google,
+        "Sign in to Google (installed-app OAuth on a loopback port).",
+        group=services,
+    )
+    p.add_argument("--no-browser", action="store_true", help="Only print the sign-in URL.")
+
+    p = command(
+        "doctor",
+        cmd_doctor,
+        "Check the config, the store and the calendar, with a fix for each problem.",
+    )
+    json_flag(p)
+    return parser

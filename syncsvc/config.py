@@ -7,7 +7,6 @@ what is allowed (never a traceback). With no config file at all, the defaults wo
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import re
 import tomllib
@@ -376,6 +375,8 @@ def _check(
 
 
 def _suggest(key: str, options: list[str]) -> str:
+    import difflib  # only for a mistyped key
+
     close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -1,12 +1,10 @@
-"""How things look in a terminal (rich tables) and as JSON objects."""
+"""How things look in a terminal (rich tables, plain lines) and as JSON objects."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-
-import click
 
 from syncsvc.store import calls as calls_db
 
@@ -34,7 +32,7 @@ def _table(*columns: str) -> Table:
 
 
 def _line(text: str) -> None:
-    click.echo(text)
+    print(text)
 
 
 def person_json(app: App, p: Person) -> dict[str, Any]:

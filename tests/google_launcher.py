@@ -174,9 +174,8 @@ def main(argv: list[str]) -> int:
     status = 0
     for command in split_commands(argv[2:]):
         try:
-            cli_main.main(command, prog_name="syncsvc")
-            code = 0
-        except SystemExit as e:
+            code = cli_main(command)
+        except SystemExit as e:  # argparse: a usage error, --help
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         sys.stdout.flush()
         if code and not status:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from syncsvc.cli import main
+from syncsvc import __version__
+from tests.cli_helper import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "config" / "sample-contacts.vcf"
@@ -31,7 +32,7 @@ def cfg(tmp_path: Path) -> Path:
 
 
 def run(cfg: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--config", str(cfg), *args], catch_exceptions=False)
+    result = run_cli(["--config", str(cfg), *args])
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -155,23 +156,170 @@ def test_bad_config_is_reported_without_traceback(tmp_path: Path) -> None:
     )
 
 
-def test_help_lists_every_command() -> None:
-    result = CliRunner().invoke(main, ["--help"])
-    for command in (
-        "import",
-        "add",
-        "people",
-        "merge",
-        "topic",
-        "plan",
-        "sync",
-        "calls",
-        "run",
-        "status",
-        "auth",
-        "doctor",
-    ):
-        assert command in result.stdout
+COMMANDS = (
+    "import",
+    "add",
+    "people",
+    "merge",
+    "topic",
+    "plan",
+    "sync",
+    "calls",
+    "status",
+    "run",
+    "report",
+    "export",
+    "auth",
+    "doctor",
+)
+
+
+def test_help_lists_every_command_with_its_description() -> None:
+    result = run_cli(["--help"])
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: syncsvc ")
+    for command in COMMANDS:
+        # the name, then the first words of its one-line description on the same line
+        assert re.search(rf"^    {command} +[A-Z]\w", result.stdout, re.MULTILINE), command
+    for option in ("--config PATH", "-v, --verbose", "--version"):
+        assert option in result.stdout
+
+
+def test_each_command_has_its_own_help() -> None:
+    for command in [*COMMANDS[:-2], "auth google", "doctor"]:
+        result = run_cli([*command.split(), "--help"])
+        assert result.exit_code == 0, command
+        assert result.stdout.startswith(f"usage: syncsvc {command} "), result.stdout
+    plan = run_cli(["plan", "--help"]).stdout
+    for option in ("--date YYYY-MM-DD", "--days N", "(default: 1)", "--dry-run", "--json"):
+        assert option in plan
+
+
+def test_version() -> None:
+    result = run_cli(["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"syncsvc, version {__version__}\n")
+
+
+def test_no_command_shows_the_help_as_a_usage_error() -> None:
+    result = run_cli([])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "usage: syncsvc " in result.stderr and "status" in result.stderr
+    result = run_cli(["auth"])
+    assert result.exit_code == 2 and "google" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["plan", "--days", "two"], "argument --days: invalid int value: 'two'"),
+        (["people", "--dup"], "unrecognized arguments: --dup"),  # no abbreviations
+        (["merge", "only-one"], "the following arguments are required: OTHER"),
+        (["status", "--config", "x.toml"], "unrecognized arguments: --config"),
+        (["export", "out.json", "--vcard", "--json"], "not allowed with argument --vcard"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_short_usage(
+    cfg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # should one run after all, its files land here
+    result = run_cli(["--config", str(cfg), *args])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("usage: syncsvc") and needle in result.stderr
+    assert len(result.stderr.splitlines()) <= 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"], "nothing ran"
+
+
+def test_export_formats_are_one_or_the_other(cfg: Path, tmp_path: Path) -> None:
+    run(cfg, "add", "Sam Lee", "--email", "sam@example.org")
+    out = tmp_path / "out.json"
+    assert run(cfg, "export", str(out), "--vcard", "--json")[0] == 2
+    assert not out.exists()
+    code, said, _ = run(cfg, "export", "--vcard", str(out))
+    assert code == 0 and "(vcard)" in said and out.read_text().startswith("BEGIN:VCARD")
+
+
+def test_the_global_config_option_goes_before_the_command(cfg: Path, tmp_path: Path) -> None:
+    result = run_cli(["--config", str(cfg), "add", "Sam Lee"])
+    assert result.exit_code == 0 and (tmp_path / "data" / "syncsvc.db").exists()
+    result = run_cli(["-v", "--config", str(cfg), "status", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["people"] == 1
+    # without it the default data dir is used: nobody there
+    result = run_cli(["status", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["people"] == 0
+
+
+def test_main_is_callable_and_returns_the_exit_code(cfg: Path) -> None:
+    from syncsvc.cli import main
+
+    assert main(["--config", str(cfg), "doctor", "--json"]) == 0
+    assert main(["--config", str(cfg), "plan", "--date", "someday"]) == 2
+
+
+def test_paths_and_options_can_be_mixed(cfg: Path, tmp_path: Path) -> None:
+    other = tmp_path / "b.vcf"
+    other.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Cy\r\nEMAIL:cy@example.org\r\nEND:VCARD\r\n")
+    code, out, _ = run(cfg, "import", str(SAMPLE), "--json", str(other))
+    assert code == 0 and json.loads(out)["added"] == 9
+
+
+def test_an_unexpected_error_is_one_line_exit_70_and_the_app_is_closed(
+    cfg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncsvc.app import App
+
+    closed: list[bool] = []
+    real_close = App.close
+
+    def close(self: App) -> None:
+        closed.append(True)
+        real_close(self)
+
+    def boom(self: App) -> None:
+        raise RuntimeError("boom-4711")
+
+    monkeypatch.setattr(App, "close", close)
+    monkeypatch.setattr(App, "status", boom)
+    code, out, err = run(cfg, "status")
+    assert (code, out) == (70, "")
+    assert err == ("syncsvc: internal error: RuntimeError: boom-4711 (run with -v for details)\n")
+    assert closed == [True]
+    result = run_cli(["--config", str(cfg), "-v", "status"])
+    assert result.exit_code == 70
+    assert "Traceback" in result.stderr and "boom-4711" in result.stderr
+    assert closed == [True, True]
+
+
+def test_ctrl_c_is_one_line_exit_130(cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from syncsvc.app import App
+
+    def interrupted(self: App) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(App, "status", interrupted)
+    assert run(cfg, "status")[::2] == (130, "syncsvc: interrupted\n")
+
+
+def test_a_closed_pipe_ends_quietly(cfg: Path, tmp_path: Path) -> None:
+    """`syncsvc people --json | head -1`: exit 1 without a second word on stderr."""
+    cards = "".join(
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person {i}\r\nEMAIL:p{i}@example.org\r\n"
+        f"NOTE:{'x' * 200}\r\nEND:VCARD\r\n"
+        for i in range(1500)
+    )
+    (tmp_path / "many.vcf").write_text(cards)
+    assert run(cfg, "import", str(tmp_path / "many.vcf"))[0] == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncsvc", "--config", str(cfg), "people", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"[\n"
+    proc.stdout.close()  # the people list is far bigger than a pipe's buffer
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert err == b""
 
 
 def test_doctor_reports_each_check(cfg: Path) -> None:

@@ -14,14 +14,13 @@ from typing import Any
 
 import icalendar
 import pytest
-from click.testing import CliRunner
 
 from syncsvc import export as export_mod
 from syncsvc.app import App, PersonInput
-from syncsvc.cli import main
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from syncsvc.sync import uid_for
+from tests.cli_helper import run_cli
 from tests.conftest import BERLIN
 
 MONDAY = date(2026, 11, 30)
@@ -83,9 +82,7 @@ def test_vcard_export_reimports_as_the_same_people(
     lived_in: App, make_app: Callable[..., App], tmp_path: Path
 ) -> None:
     out = tmp_path / "all.vcf"
-    result = CliRunner().invoke(
-        main, ["--config", _config_for(lived_in, tmp_path), "export", "--vcard", str(out)]
-    )
+    result = run_cli(["--config", _config_for(lived_in, tmp_path), "export", "--vcard", str(out)])
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     text = out.read_bytes().decode("utf-8")
@@ -113,8 +110,7 @@ def test_json_export_has_everything_and_restores_losslessly(
     lived_in: App, make_app: Callable[..., App], tmp_path: Path
 ) -> None:
     out = tmp_path / "all.json"
-    result = CliRunner().invoke(main, ["--config", _config_for(lived_in, tmp_path), "export",
-                                       str(out)])  # fmt: skip
+    result = run_cli(["--config", _config_for(lived_in, tmp_path), "export", str(out)])
     assert result.exit_code == 0, result.output
     assert "Exported 9 people" in result.output  # 8 + Jane from a referral
     data = json.loads(out.read_text())
@@ -164,14 +160,14 @@ def test_restore_rejects_column_names_it_does_not_know(
 
 def test_export_to_stdout_and_errors(lived_in: App, tmp_path: Path) -> None:
     config = _config_for(lived_in, tmp_path)
-    result = CliRunner().invoke(main, ["--config", config, "export", "--json", "-"])
+    result = run_cli(["--config", config, "export", "--json", "-"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["format"] == "syncsvc-export"
     assert "Exported" in result.stderr
-    result = CliRunner().invoke(main, ["--config", config, "export", str(tmp_path / "no/x.json")])
+    result = run_cli(["--config", config, "export", str(tmp_path / "no/x.json")])
     assert result.exit_code == 1
     assert len(result.stderr.strip().splitlines()) == 1
-    vcf = CliRunner().invoke(main, ["--config", config, "export", str(tmp_path / "guess.vcf")])
+    vcf = run_cli(["--config", config, "export", str(tmp_path / "guess.vcf")])
     assert vcf.exit_code == 0 and "(vcard)" in vcf.output
     assert (tmp_path / "guess.vcf").read_text().startswith("BEGIN:VCARD")
 

@@ -18,18 +18,17 @@ from typing import Any
 
 import icalendar
 import pytest
-from click.testing import CliRunner
 
 from syncsvc.app import App, PersonInput
 from syncsvc.calendars.base import CallEvent
 from syncsvc.calendars.google import GoogleCalendar, event_id
 from syncsvc.calendars.vdir import VdirCalendar
-from syncsvc.cli import main
 from syncsvc.errors import InputError
 from syncsvc.google_auth import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from syncsvc.sync import uid_for
+from tests.cli_helper import run_cli
 from tests.conftest import BERLIN, add_people
 from tests.crash_harness import REPO, CaldavBackend
 from tests.google_fake import running
@@ -83,7 +82,7 @@ def test_binary_file_is_refused_and_imports_nothing(app: App, tmp_path: Path) ->
 def test_binary_file_through_the_cli_is_one_line_exit_1(tmp_path: Path) -> None:
     binary = tmp_path / "x.vcf"
     binary.write_bytes(b"\x00\xff\xfe" + random.Random(2).randbytes(50_000))
-    result = CliRunner().invoke(main, ["import", str(binary)])
+    result = run_cli(["import", str(binary)])
     assert result.exit_code == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
@@ -476,7 +475,7 @@ def test_bad_config_is_one_clear_message_exit_78(
 ) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(toml)
-    result = CliRunner().invoke(main, ["--config", str(path), "plan", "--dry-run"])
+    result = run_cli(["--config", str(path), "plan", "--dry-run"])
     assert result.exit_code == 78, result.output
     assert "Traceback" not in result.output
     err = result.stderr
@@ -489,7 +488,7 @@ def test_every_config_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[calls]\nper_day = 4\ntimezone = "No/Where"\nwindow = "19:00-17:00"\n'
                     "colour = 1\n")  # fmt: skip
-    result = CliRunner().invoke(main, ["--config", str(path), "status"])
+    result = run_cli(["--config", str(path), "status"])
     assert result.exit_code == 78
     for word in ("per_day", "timezone", "window", "colour"):
         assert word in result.stderr, result.stderr

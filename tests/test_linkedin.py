@@ -180,23 +180,20 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 def test_cli_import_linkedin_combines_with_vcards(tmp_path: Path) -> None:
     import json
 
-    from click.testing import CliRunner
-
-    from syncsvc.cli import main
+    from tests.cli_helper import run_cli
 
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'data_dir = "{tmp_path / "data"}"\n[calls]\ntimezone = "Europe/Berlin"\n')
     vcf = tmp_path / "a.vcf"
     vcf.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bo\r\nEMAIL:bo@example.org\r\nEND:VCARD\r\n")
-    runner = CliRunner()
     args = ["--config", str(cfg), "import", str(vcf), "--linkedin", str(export(tmp_path))]
-    result = runner.invoke(main, [*args, "--json"], catch_exceptions=False)
+    result = run_cli([*args, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert (data["added"], data["updated"], data["unchanged"]) == (5, 0, 0)
     assert len(data["skipped"]) == 1
 
-    result = runner.invoke(main, args, catch_exceptions=False)
+    result = run_cli(args)
     assert result.exit_code == 0
     assert "0 added, 0 updated, 5 unchanged" in result.stdout
 
@@ -205,12 +202,10 @@ def test_cli_import_linkedin_combines_with_vcards(tmp_path: Path) -> None:
     bad.write_text("a,b\n1,2\n")
     other = tmp_path / "b.vcf"
     other.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Cy\r\nEMAIL:cy@example.org\r\nEND:VCARD\r\n")
-    result = runner.invoke(
-        main, ["--config", str(cfg), "import", str(other), "--linkedin", str(bad)]
-    )
+    result = run_cli(["--config", str(cfg), "import", str(other), "--linkedin", str(bad)])
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "bad.csv" in result.stderr
-    result = runner.invoke(main, ["--config", str(cfg), "people", "--json"])
+    result = run_cli(["--config", str(cfg), "people", "--json"])
     assert "Cy" not in [p["name"] for p in json.loads(result.stdout)]
 
 

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from syncsvc import report
 from syncsvc.app import App
-from syncsvc.cli import main
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
+from tests.cli_helper import run_cli
 from tests.conftest import BERLIN
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -241,18 +240,17 @@ def test_html_escapes_every_name_and_loads_nothing(full: tuple[App, Any]) -> Non
 def test_cli_report_text_json_and_html(tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'data_dir = "{tmp_path / "data"}"\n[calls]\ntimezone = "Europe/Berlin"\n')
-    runner = CliRunner()
     base = ["--config", str(cfg)]
-    assert runner.invoke(main, [*base, "add", "Ann <b>Example</b>"]).exit_code == 0
+    assert run_cli([*base, "add", "Ann <b>Example</b>"]).exit_code == 0
     out = tmp_path / "report.html"
-    result = runner.invoke(main, [*base, "report", "--html", str(out)], catch_exceptions=False)
+    result = run_cli([*base, "report", "--html", str(out)])
     assert result.exit_code == 0, result.output
     assert "Progress report" in result.stdout and str(out) in result.stdout
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    result = runner.invoke(main, [*base, "report", "--json"], catch_exceptions=False)
+    result = run_cli([*base, "report", "--json"])
     data = json.loads(result.stdout)
     assert data["people"] == 1 and len(data["weeks"]) == 8 and data["html"] is None
-    bad = runner.invoke(main, [*base, "report", "--html", str(tmp_path / "no" / "r.html")])
+    bad = run_cli([*base, "report", "--html", str(tmp_path / "no" / "r.html")])
     assert bad.exit_code == 1 and "cannot write the report" in bad.stderr
 
 
