@@ -119,8 +119,9 @@ def clean_block(value: object, limit: int = MAX_NOTE) -> list[str]:
 
 def _question(text: str) -> str:
     """The question word for word; only characters that must not be there are changed."""
-    text = text.translate(_BIDI)
-    text = "".join(" " if _is_break(ch) and ch != "\n" else ch for ch in text)
+    if not text.replace("\n", "").isprintable():  # the common case needs no per-character pass
+        text = text.translate(_BIDI)
+        text = "".join(" " if _is_break(ch) and ch != "\n" else ch for ch in text)
     return _defuse_marker(text).strip("\n")
 
 
