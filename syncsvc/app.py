@@ -101,24 +101,38 @@ class App:
     def import_vcards(
         self, paths: Sequence[str | Path], progress: Callable[[], None] | None = None
     ) -> ImportResult:
-        """Check every path first (a bad one imports nothing), then import card by card."""
+        """Check every path first (a bad one imports nothing), then import card by card.
+        A file imported before and unchanged since is not read again (store/files.py)."""
         from syncsvc.contacts import worker
         from syncsvc.contacts.merge import ImportResult, import_cards
         from syncsvc.contacts.vcard import vcard_files
+        from syncsvc.store import files
 
-        files = vcard_files(paths)
+        paths_found = vcard_files(paths)
         result = ImportResult()
+        key = files.key(self.region)
         with self.locked():
-            for path in files:
-                with worker.cards(path) as items:  # a big file is parsed by a second process
-                    import_cards(
-                        self.store,
-                        items,
-                        source="vcard",
-                        region=self.region,
-                        result=result,
-                        progress=progress,
+            for path in paths_found:
+                sha256 = files.digest(path)
+                known = files.unchanged(self.store.conn, path, sha256, key)
+                if known is not None:
+                    result.unchanged += known[0]
+                    result.skipped += known[1]
+                    continue
+                with self.store.tx() as conn, worker.cards(path) as items:
+                    # a big file is parsed by a second process
+                    this = import_cards(
+                        self.store, items, source="vcard", region=self.region, progress=progress
                     )
+                    files.remember(
+                        conn,
+                        path,
+                        sha256,
+                        key,
+                        this.added + this.updated + this.unchanged,
+                        this.skipped,
+                    )
+                result.add(this)
         return result
 
     def import_google(self) -> ImportResult:

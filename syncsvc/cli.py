@@ -161,17 +161,9 @@ def cmd_import(ctx: Ctx, args: argparse.Namespace) -> None:
     if paths:
         result = _import_with_progress(app, paths, quiet=args.json)
     if args.linkedin:
-        li = linkedin_import.import_linkedin(app, args.linkedin)
-        result.added += li.added
-        result.updated += li.updated
-        result.unchanged += li.unchanged
-        result.skipped += li.skipped
+        result.add(linkedin_import.import_linkedin(app, args.linkedin))
     if args.google:
-        g = app.import_google()
-        result.added += g.added
-        result.updated += g.updated
-        result.unchanged += g.unchanged
-        result.skipped += g.skipped
+        result.add(app.import_google())
     if args.json:
         emit_json(result.as_json())
         return

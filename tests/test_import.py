@@ -205,3 +205,89 @@ def test_an_over_long_value_is_dropped_and_the_card_kept(
     assert long_one.name == "Long Note"
     # bounded: dropped, or cut within one read chunk of the limit
     assert long_one.note is None or len(long_one.note) <= MAX_LINE + CHUNK_SIZE
+
+
+# ------------------------------------------------------------------ unchanged files
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The vCard files an import actually reads."""
+    from syncsvc.contacts import worker
+
+    seen: list[Path] = []
+    real = worker.cards
+
+    def spy(path: Path, *args: object, **kwargs: object) -> object:
+        seen.append(Path(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worker, "cards", spy)
+    return seen
+
+
+def test_an_unchanged_file_is_not_read_again(
+    app_de: App, tmp_path: Path, reads: list[Path]
+) -> None:
+    path = vcf(tmp_path, "a.vcf", "FN:Ann\nEMAIL:ann@example.org", "N:;;;;\nNOTE:nobody", "FN:Bo")
+    first = app_de.import_vcards([path])
+    changes = app_de.store.conn.total_changes
+    again = app_de.import_vcards([path])
+    assert reads == [path]
+    assert app_de.store.conn.total_changes == changes  # nothing written
+    assert (again.added, again.updated, again.unchanged) == (0, 0, first.added)
+    assert again.skipped == first.skipped and len(again.skipped) == 1  # reported again
+
+
+def test_a_touched_file_with_the_same_bytes_is_not_read_again(
+    app_de: App, tmp_path: Path, reads: list[Path]
+) -> None:
+    import os
+
+    path = vcf(tmp_path, "a.vcf", "FN:Ann\nEMAIL:ann@example.org")
+    app_de.import_vcards([path])
+    os.utime(path, (1, 1))
+    assert app_de.import_vcards([path]).unchanged == 1
+    assert reads == [path]
+
+
+def test_a_changed_file_is_read_again(app_de: App, tmp_path: Path, reads: list[Path]) -> None:
+    path = vcf(tmp_path, "a.vcf", "FN:Ann\nEMAIL:ann@example.org")
+    app_de.import_vcards([path])
+    vcf(tmp_path, "a.vcf", "FN:Ann\nEMAIL:ann@example.org\nTEL:0170 1234567")
+    result = app_de.import_vcards([path])
+    assert (result.added, result.updated) == (0, 1)
+    assert reads == [path, path]
+    (ann,) = everyone(app_de)
+    assert ann.phones == [("0170 1234567", "+491701234567")]
+
+
+def test_another_region_or_syncsvc_version_reads_the_file_again(
+    make_app: Callable[..., App],
+    tmp_path: Path,
+    reads: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from syncsvc.store import files
+
+    path = vcf(tmp_path, "a.vcf", "FN:Ann\nTEL:0170 1234567")
+    make_app(calls={"region": "DE"}).import_vcards([path])
+    make_app(calls={"region": "DE"}).import_vcards([path])
+    assert len(reads) == 1
+    make_app(calls={"region": "AT"}).import_vcards([path])  # 0170… is another number there
+    assert len(reads) == 2
+    monkeypatch.setattr(files, "__version__", "99.0")
+    make_app(calls={"region": "AT"}).import_vcards([path])
+    assert len(reads) == 3
+
+
+def test_the_same_file_named_another_way_is_recognised(
+    app_de: App, tmp_path: Path, reads: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = vcf(tmp_path, "a.vcf", "FN:Ann\nEMAIL:ann@example.org", "N:;;;;\nNOTE:nobody")
+    app_de.import_vcards([path])
+    monkeypatch.chdir(tmp_path)
+    again = app_de.import_vcards(["a.vcf"])
+    assert reads == [path]
+    assert again.unchanged == 1
+    assert [s["source"] for s in again.skipped] == ["a.vcf"]  # as named this time

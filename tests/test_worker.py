@@ -145,5 +145,4 @@ def test_an_interrupted_import_writes_nothing_and_leaves_no_worker(
 
     result = app.import_vcards([path])  # and the next import does the whole job
     assert (result.added, result.unchanged) == (3_000, 0)
-    assert app.import_vcards([path]).unchanged == 3_000
-    assert len(started) == 3
+    assert len(started) == 2

@@ -39,6 +39,13 @@ class ImportResult:
             "skipped": self.skipped,
         }
 
+    def add(self, other: ImportResult) -> None:
+        """Add another import's counts and skipped reports to these."""
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+
     def count(self, outcomes: Iterable[tuple[str, int]]) -> None:
         for outcome, _ in outcomes:
             setattr(self, outcome, getattr(self, outcome) + 1)

@@ -152,5 +152,17 @@ V4 = """
 DROP INDEX addresses_person;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4]
+# A vCard file imported before, byte for byte the same, by the same syncsvc with the same
+# phone region, is not read again: the import counts its cards as unchanged (store/files.py).
+V5 = """
+CREATE TABLE imported_files (
+    path    TEXT PRIMARY KEY,                       -- absolute path of the file
+    sha256  TEXT NOT NULL,                          -- of its bytes when it was imported
+    key     TEXT NOT NULL,                          -- syncsvc version and phone region then
+    cards   INTEGER NOT NULL,                       -- cards merged from it
+    skipped TEXT NOT NULL                           -- JSON: the skipped-card reports
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
 SCHEMA_VERSION = len(MIGRATIONS)
