@@ -1,7 +1,7 @@
 """Run every benchmark, one after the other, in one go: `.venv/bin/python benchmarks/run_all.py`.
 
---quick uses smaller inputs and a shorter idle window (a smoke run, not the figures).
---real-idle runs the daemon's real 5 idle minutes (poll every 5 min) instead of extrapolating.
+About 8 minutes, 5 of them the daemon's real 5 idle minutes (target 5).
+--quick uses smaller inputs and a 65 s idle window (a smoke run, not the figures).
 Each benchmark generates its own data (fixed seed) in a temporary folder and prints its figures
 with the ratio to its baseline, measured in the same run.
 """
@@ -37,14 +37,8 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--real-idle", action="store_true")
     args = parser.parse_args()
-    if args.quick:
-        idle = ["--idle", "15"]
-    elif args.real_idle:
-        idle = ["--idle", "300", "--poll", "5"]
-    else:
-        idle = ["--idle", "65"]
+    idle = ["--idle", "65", "--poll", "1"] if args.quick else []
     runs = [
         ("bench_import.py", ["--cards", "5000", "--big", "0"] if args.quick else []),
         ("bench_plan.py", ["--people", "20000"] if args.quick else []),
