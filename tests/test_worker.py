@@ -146,3 +146,13 @@ def test_an_interrupted_import_writes_nothing_and_leaves_no_worker(
     result = app.import_vcards([path])  # and the next import does the whole job
     assert (result.added, result.unchanged) == (3_000, 0)
     assert len(started) == 2
+
+
+def test_a_worker_that_cannot_start_means_reading_here(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "_BOOT", "import sys; sys.exit(3)")  # e.g. a broken sys.path
+    path = write_cards(tmp_path / "many.vcf", 700, broken_every=50)
+    with worker.cards(path, worker_from=0) as items:
+        assert list(items) == list(read_cards(path))
+    assert started and started[0].returncode == 3

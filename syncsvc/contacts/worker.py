@@ -10,7 +10,8 @@ re-import of the parent's main module, no resource tracker, and safe from a proc
 threads; it works the same from the CLI, the daemon and tests. Each message is
 one pickle on the pipe (``("items", [...])``, then ``("done",)`` or ``("error", kind, text)``);
 it only ever comes from the child this process started. The child ignores SIGINT (the
-importing process decides) and stops when the pipe is closed.
+importing process decides) and stops when the pipe is closed. A child that cannot start, or
+dies before its first message, means the file is read in this process instead.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pickle
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -63,7 +64,7 @@ def cards(
         return
     with os.fdopen(read_fd, "rb", buffering=1 << 16) as pipe:
         try:
-            yield _receive(pipe, child)
+            yield _receive(pipe, child, lambda: read_cards(path, engine))
         finally:
             pipe.close()  # a child still writing gets EPIPE at its next block and stops
             try:
@@ -110,16 +111,26 @@ def _spare_cores() -> int:
         return (os.cpu_count() or 1) - 1
 
 
-def _receive(pipe: IO[bytes], child: subprocess.Popen[bytes]) -> Iterator[Card | Skipped]:
+def _receive(
+    pipe: IO[bytes],
+    child: subprocess.Popen[bytes],
+    here: Callable[[], Iterator[Card | Skipped]],
+) -> Iterator[Card | Skipped]:
+    """The child's items; ``here()`` (reading in this process) if it stops before sending any."""
+    started = False
     while True:
         try:
             message = pickle.load(pipe)
         except (EOFError, pickle.UnpicklingError):
+            if not started:  # it could not even start (an odd install or sandbox)
+                yield from here()
+                return
             code = child.wait()
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             raise WorkerError(
                 f"the process reading the vCard file {how}; run the import again"
             ) from None
+        started = True
         if message[0] == "items":
             yield from message[1]
         elif message[0] == "done":
