@@ -57,6 +57,8 @@ class App:
         self._calendar = calendar
         self._store: Store | None = None
         self.lock_timeout = lock_timeout
+        # the store (a reopened one starts counting afresh) and its change mark after a push
+        self._pushed_at: tuple[Store, tuple[int, int]] | None = None
 
     # ------------------------------------------------------------------ resources
     @property
@@ -299,7 +301,13 @@ class App:
 
         with self.locked():
             read = calendar_sync.read_back(self.store, self.calendar, self.config, self.now())
-            report = calendar_sync.push(self.store, self.calendar, self.config, self.now())
+            # the text of our future events is made from the store and the config: when the
+            # store has not changed since the last push (the daemon's quiet polls), it has not
+            unchanged = self._pushed_at == (self.store, self.store.change_mark())
+            report = calendar_sync.push(
+                self.store, self.calendar, self.config, self.now(), refresh=not unchanged
+            )
+            self._pushed_at = (self.store, self.store.change_mark())
         read.written, read.updated = report.written, report.updated
         return read
 

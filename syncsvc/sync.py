@@ -116,8 +116,11 @@ def build_event(conn: sqlite3.Connection, config: Config, call: calls_db.Call) -
 
 
 # ------------------------------------------------------------------------ writing
-def push(store: Store, calendar: Calendar, config: Config, now: datetime) -> SyncReport:
-    """Write every open call that has no event yet; refresh our untouched future events."""
+def push(
+    store: Store, calendar: Calendar, config: Config, now: datetime, *, refresh: bool = True
+) -> SyncReport:
+    """Write every open call that has no event yet; refresh our untouched future events
+    (``refresh=False``: the caller knows nothing their text is made of has changed)."""
     report = SyncReport()
     conn = store.conn
     rows = conn.execute(
@@ -138,7 +141,8 @@ def push(store: Store, calendar: Calendar, config: Config, now: datetime) -> Syn
         etag = calendar.create(event)  # idempotent: a crash before here is simply redone
         _mark_written(store, calendar, event, etag)
         report.written += 1
-    report.updated = _refresh(store, calendar, config, now)
+    if refresh:
+        report.updated = _refresh(store, calendar, config, now)
     return report
 
 

@@ -317,6 +317,59 @@ def test_a_new_topic_refreshes_untouched_future_events_only(setup: Any) -> None:
     assert "my own words" in desc_a and "urban farming" not in desc_a
 
 
+def test_a_quiet_poll_rebuilds_nothing_and_writes_nothing(
+    setup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncsvc import sync as calendar_sync
+
+    app, _phone, _clock = setup
+    app.plan()
+    app.sync()
+    built: list[str] = []
+    real = calendar_sync.build_event
+
+    def counting(conn: Any, config: Any, call: calls_db.Call) -> Any:
+        built.append(call.id)
+        return real(conn, config, call)
+
+    monkeypatch.setattr(calendar_sync, "build_event", counting)
+    before = app.store.conn.total_changes
+    app.sync()
+    app.sync()
+    assert built == []  # nothing the events' text is made of has changed
+    assert app.store.conn.total_changes == before  # not even the same sync token again
+
+
+def test_a_topic_set_by_another_process_reaches_the_daemons_next_poll(
+    setup: Any, make_app: Callable[..., App]
+) -> None:
+    daemon, phone, _clock = setup
+    planned = daemon.plan()
+    daemon.sync()
+    daemon.sync()  # quiet: the next poll would skip the refresh if nothing changed
+    make_app(calls={"per_day": 3}).set_topic("urban farming")  # `syncsvc topic` meanwhile
+    daemon.sync()
+    for call in planned:
+        assert "urban farming" in str(phone.event(call.id).get("DESCRIPTION"))
+
+
+def test_a_store_reopened_between_polls_refreshes(
+    setup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncsvc.store import Store
+
+    app, phone, _clock = setup
+    (call, *_) = app.plan()
+    # a new connection counts from scratch: its marks may equal the old one's by chance
+    monkeypatch.setattr(Store, "change_mark", lambda self: (0, 1))
+    app.sync()
+    app.close()
+    with app.store.tx() as conn:
+        conn.execute("UPDATE people SET org = 'Acme Wind' WHERE id = ?", (call.person_id,))
+    app.sync()
+    assert "Acme Wind" in str(phone.event(call.id).get("DESCRIPTION"))
+
+
 def test_without_a_topic_the_question_still_reads_well(make_app: Callable[..., App]) -> None:
     app = make_app()
     add_people(app, 1)

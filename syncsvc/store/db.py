@@ -130,9 +130,16 @@ class Store:
     def set_token(self, scope: str, token: str | None) -> None:
         self.conn.execute(
             "INSERT INTO sync_tokens(scope, token) VALUES (?, ?) "
-            "ON CONFLICT(scope) DO UPDATE SET token = excluded.token",
+            "ON CONFLICT(scope) DO UPDATE SET token = excluded.token "
+            "WHERE token IS NOT excluded.token",  # the same token again writes nothing
             (scope, token),
         )
+
+    def change_mark(self) -> tuple[int, int]:
+        """Equal marks mean nothing in the store changed in between: rows changed through
+        this connection (total_changes), and commits by any other (PRAGMA data_version)."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return self.conn.total_changes, version
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
