@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sqlite3
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from syncsvc.errors import InputError, UsageError
+from syncsvc.paths import private_file_writer
 
 FORMAT = "syncsvc-export"
 VERSION = 1
@@ -231,20 +231,14 @@ def _private_output(path: str) -> Iterator[IO[str]]:
         raise UsageError(f"{target} is a folder; name the export file")
     if not target.parent.is_dir():
         raise InputError(f"{target.parent}: no such folder")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as e:
-        raise InputError(f"{target}: cannot write the export ({e.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with contextlib.ExitStack() as stack:
+        try:
+            out = stack.enter_context(
+                private_file_writer(target, "w", encoding="utf-8", newline="")
+            )
+        except OSError as e:
+            raise InputError(f"{target}: cannot write the export ({e.strerror})") from None
+        yield out
 
 
 def export(conn: sqlite3.Connection, path: str, fmt: str) -> ExportResult:
