@@ -115,17 +115,12 @@ def find(conn: sqlite3.Connection, text: str) -> list[Person]:
 def match(
     conn: sqlite3.Connection,
     *,
-    source_ids: Iterable[tuple[str, str]] = (),
     emails: Iterable[str] = (),
     phones: Iterable[str] = (),
 ) -> int | None:
-    """The person a card is: by source id, else email, else phone (all normalised)."""
-    for source, ext_id in source_ids:
-        row = conn.execute(
-            "SELECT person_id FROM source_ids WHERE source = ? AND ext_id = ?", (source, ext_id)
-        ).fetchone()
-        if row:
-            return row[0]
+    """The person with one of these emails, else phones (normalised; the first found in the
+    given order, the lowest id if several have it). The import applies the same rule to a
+    block of cards at once (contacts/merge.py: Merger)."""
     for kind, norms in (("email", list(emails)), ("phone", list(phones))):
         if not norms:
             continue
