@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -329,7 +330,22 @@ def test_doctor_reports_each_check(cfg: Path) -> None:
     assert checks == {"config": True, "store": True, "calendar (vdir)": True}
 
 
+def _zone_where_it_is_midday() -> str:
+    """A fixed-offset IANA zone in which it is now between 10:00 and 14:00, so that a daemon
+    run in a child process (whose clock cannot be injected) is past any plan_at and inside
+    any window whatever the hour the test runs at. Etc/GMT signs are inverted: Etc/GMT-3 is
+    UTC+3."""
+    offset = 12 - datetime.now(UTC).hour  # -11 .. +12, all of which Etc/GMT has
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def test_daemon_notifies_plans_and_stops_on_sigterm(cfg: Path, tmp_path: Path) -> None:
+    # the catch-up plans today only once plan_at has passed and while the window is open:
+    # make that true at any hour (the bug this fixes: red between 00:00 and 07:00 Berlin)
+    cfg.write_text(
+        cfg.read_text().replace('"Europe/Berlin"', f'"{_zone_where_it_is_midday()}"')
+        + 'plan_at = "07:00"\n'
+    )
     sock_path = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(sock_path))
