@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+
+from syncsvc.text import BIDI, html_to_text, is_break, one_line
 
 NOTES_MARKER = "--- notes (write below this line) ---"
 LISTEN_LINE = "Listen for opportunities — and for something you can offer them."
@@ -37,12 +38,6 @@ MARKER_RE = re.compile(
     rf"[{_DASHES}]+{_SP}*notes{_SP}*\({_SP}*write{_SP}+below{_SP}+this{_SP}+line{_SP}*\)"
     rf"{_SP}*[{_DASHES}]*",
     re.IGNORECASE,
-)
-
-# Bidirectional embedding/override/isolate controls and marks: they can make a name display
-# as something else (e.g. reversed text); removed everywhere.
-_BIDI = dict.fromkeys(
-    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
 
 
@@ -69,11 +64,6 @@ class EventContext:
 # --- sanitising -------------------------------------------------------------------------
 
 
-def _is_break(ch: str) -> bool:
-    """Control characters and line/paragraph separators."""
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
-
-
 def _defuse_marker(text: str) -> str:
     """Take the dashes off anything that would read as the marker line."""
     while True:
@@ -87,11 +77,7 @@ def _defuse_marker(text: str) -> str:
 def clean_line(value: object, limit: int | None = MAX_VALUE) -> str:
     """One line of text: control characters and newlines become spaces, bidi controls are
     removed, whitespace is collapsed; never contains the marker; cut at ``limit``."""
-    text = str(value)
-    if not text.isprintable():  # the common case needs no per-character pass
-        text = text.translate(_BIDI)
-        text = "".join(" " if _is_break(ch) else ch for ch in text)
-    text = _defuse_marker(" ".join(text.split()))
+    text = _defuse_marker(one_line(value))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
@@ -120,8 +106,8 @@ def clean_block(value: object, limit: int = MAX_NOTE) -> list[str]:
 def _question(text: str) -> str:
     """The question word for word; only characters that must not be there are changed."""
     if not text.replace("\n", "").isprintable():  # the common case needs no per-character pass
-        text = text.translate(_BIDI)
-        text = "".join(" " if _is_break(ch) and ch != "\n" else ch for ch in text)
+        text = text.translate(BIDI)
+        text = "".join(" " if is_break(ch) and ch != "\n" else ch for ch in text)
     return _defuse_marker(text).strip("\n")
 
 
@@ -224,16 +210,11 @@ def user_text(description: str, generated: str | None = None) -> str:
 
 def _as_text(value: object) -> str:
     text = value if isinstance(value, str) else ("" if value is None else str(value))
-    try:
-        from syncsvc.notes import html_to_text
-
-        return html_to_text(text)
-    except Exception:
-        return text
+    return html_to_text(text)
 
 
 def _comparable(line: str) -> str:
-    line = line.translate(_BIDI)
+    line = line.translate(BIDI)
     for dash in _DASHES[1:]:
         line = line.replace(dash, "-")
     return " ".join(line.split()).casefold()

@@ -1,9 +1,8 @@
 """Completion notes: what the person writes into a call event after the call.
 
-A pure module (standard library only). ``html_to_text`` turns what a calendar app stored
-(Google Calendar's web editor writes HTML) into plain text; ``parse_notes`` reads the outcome,
-referrals, offers, follow-up date and wins out of the person's text. Neither ever raises on a
-``str``, and both are deterministic.
+A pure module (standard library and ``syncsvc.text``, which turns the HTML a calendar app
+stored into plain text). ``parse_notes`` reads the outcome, referrals, offers, follow-up date
+and wins out of the person's text. It never raises on a ``str``, and it is deterministic.
 
 The grammar (keywords case-insensitive; the vocabularies below are examples of each meaning,
 the parser is forgiving because people type on phones):
@@ -40,15 +39,15 @@ the parser is forgiving because people type on phones):
 from __future__ import annotations
 
 import calendar
-import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
-from urllib.parse import unquote
 
-__all__ = ["Outcome", "ParsedNotes", "Referral", "html_to_text", "parse_notes"]
+from syncsvc.text import html_to_text
+
+__all__ = ["Outcome", "ParsedNotes", "Referral", "parse_notes"]
 
 Outcome = Literal["done", "no_answer", "rescheduled", "skipped"]
 
@@ -70,142 +69,6 @@ class ParsedNotes:
     follow_up: date | None
     wins: tuple[str, ...]
     text: str  # the person's cleaned text, kept whole as the call's note
-
-
-# --------------------------------------------------------------------------------------------
-# HTML → text
-# --------------------------------------------------------------------------------------------
-
-# fmt: off
-BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
-    "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
-    "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "html-blob", "li", "main", "menu",
-    "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th",
-    "thead", "title", "tr", "ul",
-})
-INLINE_TAGS = frozenset({
-    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "col", "colgroup", "data",
-    "del", "dfn", "em", "font", "i", "img", "ins", "kbd", "label", "link", "mark", "meta", "o:p",
-    "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var",
-    "wbr",
-})
-# fmt: on
-LINE_BREAK_TAGS = frozenset({"br"})
-KNOWN_TAGS = BLOCK_TAGS | INLINE_TAGS | LINE_BREAK_TAGS
-# Tags that exist without a closing tag: seeing one is proof the text is HTML.
-VOID_TAGS = frozenset({"br", "hr", "img", "wbr", "meta", "link", "col"})
-
-_TAG_RE = re.compile(
-    r"<!--.{0,1000}?-->|<(/?)([A-Za-z][A-Za-z0-9]*(?:[:-][A-Za-z0-9]+)*)([^<>]{0,2000})>", re.S
-)
-_ATTRS_RE = re.compile(r"""(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?""")
-_HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
-_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_NEWLINE_RE = re.compile(r"\r\n?")
-_LEADING_BREAK_RE = re.compile(r"^[ \t]*\n")
-
-
-def _normalise_newlines(s: str) -> str:
-    return _NEWLINE_RE.sub("\n", s)
-
-
-def _decode_entity(m: re.Match[str]) -> str:
-    ch = html.unescape(m.group())
-    return " " if ch == "\xa0" else ch
-
-
-def _decode_entities(s: str) -> str:
-    return _ENTITY_RE.sub(_decode_entity, s) if "&" in s else s
-
-
-def _is_known_tag(m: re.Match[str]) -> bool:
-    if m.group(2) is None:  # a comment
-        return True
-    if m.group(2).lower() not in KNOWN_TAGS:
-        return False
-    attrs = m.group(3)
-    if m.group(1):  # closing tag
-        return attrs.strip() == ""
-    return attrs == "" or (attrs[0] in " \t\n/" and _ATTRS_RE.fullmatch(attrs) is not None)
-
-
-def _proves_html(m: re.Match[str]) -> bool:
-    """A closing tag, a void tag, a comment or a tag with attributes: not a stray ``<b>``."""
-    if m.group(2) is None or m.group(1):
-        return True
-    return m.group(2).lower() in VOID_TAGS or "=" in m.group(3) or m.group(3).endswith("/")
-
-
-def _link_target(attrs: str) -> str:
-    """The address of a ``mailto:``/``tel:`` link, else ""."""
-    found = _HREF_RE.search(attrs)
-    if not found:
-        return ""
-    href = html.unescape(next(g for g in found.groups() if g is not None)).strip()
-    scheme, _, rest = href.partition(":")
-    if scheme.lower() not in ("mailto", "tel") or not rest:
-        return ""
-    return unquote(rest.split("?")[0]).strip()
-
-
-def _digits(s: str) -> str:
-    return re.sub(r"\D", "", s)
-
-
-def _mentions(text: str, target: str) -> bool:
-    if "@" in target:
-        return target.casefold() in text.casefold()
-    return bool(_digits(target)) and _digits(target) in _digits(text)
-
-
-def _source_text(text: str, at_line_start: bool) -> str:
-    """Text between tags. A source line break right after a block tag or ``<br>``
-    (``</li>\n<li>``, ``<br>\n``) is formatting, not a second line break."""
-    if at_line_start:
-        text = _LEADING_BREAK_RE.sub("", text, count=1)
-    return _decode_entities(text)
-
-
-def html_to_text(s: str) -> str:
-    """Strip the HTML a calendar app adds and decode entities; plain text passes unchanged.
-
-    Only known HTML tags are removed, and only if the text is HTML at all (it has a closing
-    tag, a ``<br>``, a comment, ...): ``Jane Roe <jane@example.org>`` and ``x < y > z`` survive.
-    Block tags and ``<br>`` become line breaks. A ``mailto:``/``tel:`` link whose text does not
-    show its address keeps the address in parentheses. CRLF and CR become LF.
-    """
-    s = _normalise_newlines(s)
-    tags = [m for m in _TAG_RE.finditer(s) if _is_known_tag(m)] if "<" in s else []
-    if not any(_proves_html(m) for m in tags):
-        return _normalise_newlines(_decode_entities(s))
-    out: list[str] = []
-    at_line_start = True
-    link: tuple[int, str] | None = None  # (index in out where the link text starts, target)
-    pos = 0
-
-    def emit(piece: str) -> None:
-        nonlocal at_line_start
-        if piece:
-            out.append(piece)
-            if "\n" in piece or piece.strip():
-                at_line_start = piece.endswith("\n")
-
-    for m in tags:
-        emit(_source_text(s[pos : m.start()], at_line_start))
-        pos = m.end()
-        name = (m.group(2) or "").lower()
-        if name in LINE_BREAK_TAGS or (name in BLOCK_TAGS and not at_line_start):
-            emit("\n")
-        elif name == "a" and not m.group(1):
-            target = _link_target(m.group(3))
-            link = (len(out), target) if target else None
-        elif name == "a" and link is not None:
-            if not _mentions("".join(out[link[0] :]), link[1]):
-                emit(f" ({link[1]})")
-            link = None
-    emit(_source_text(s[pos:], at_line_start))
-    return _normalise_newlines("".join(out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,6 +173,10 @@ NO_NAMES = frozenset(
     {"none", "nobody", "no one", "noone", "n/a", "na", "nothing", "no", "nope", "not yet",
      "none yet", "-", "0", "zero", "?"}
 )
+
+
+def _digits(s: str) -> str:
+    return re.sub(r"\D", "", s)
 
 
 def _alternation(words: tuple[str, ...]) -> str:

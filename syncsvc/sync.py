@@ -26,6 +26,7 @@ from syncsvc.errors import ConflictError, NotFoundError
 from syncsvc.store import Store
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
+from syncsvc.text import html_to_text
 
 if TYPE_CHECKING:
     from syncsvc import notes
@@ -230,8 +231,8 @@ def apply_remote(
         return False  # another installation's event in a shared calendar: not ours to read
     state = calls_db.event_state(conn, calendar, call.id)
     written = state.written if state else None
-    text_now = notes.html_to_text(remote.description).strip()
-    edited = written is not None and text_now != notes.html_to_text(written).strip()
+    text_now = html_to_text(remote.description).strip()
+    edited = written is not None and text_now != html_to_text(written).strip()
     calls_db.upsert_event_state(
         conn, calendar, call.id, remote.uid, state="written", etag=remote.etag
     )

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-import sys
-import types
 import unicodedata
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,27 +29,6 @@ QUESTION = (
     "Do you know of anyone I might be able to spend 30 minutes talking to about "
     '"Grüne Energie — Wind & Solar" (日本語, 🚀)?'
 )
-
-
-def _tiny_html_to_text(s: str) -> str:
-    """A stand-in for syncsvc.notes.html_to_text while that module does not exist."""
-    if not re.search(r"<(br|p|div|span|b|i|u|a|ul|li)\b[^>]*>|</(p|div|span|b|i|u|a)>", s, re.I):
-        return s
-    s = re.sub(r"<br\s*/?>|</p>|</div>|</li>", "\n", s, flags=re.I)
-    s = re.sub(r"<[^>]+>", "", s)
-    return html.unescape(s)
-
-
-@pytest.fixture(autouse=True)
-def html_to_text_available(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Use the real syncsvc.notes if it is there; a tiny stub otherwise."""
-    try:
-        import syncsvc.notes  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("syncsvc.notes")
-        stub.html_to_text = _tiny_html_to_text  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "syncsvc.notes", stub)
-    yield
 
 
 def ctx_with(**changes: object) -> EventContext:

@@ -1,4 +1,4 @@
-"""Completion notes: html_to_text and parse_notes (syncsvc/notes.py)."""
+"""Completion notes: parse_notes (syncsvc/notes.py) and html_to_text (syncsvc/text.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from syncsvc.notes import ParsedNotes, Referral, html_to_text, parse_notes
+from syncsvc.notes import ParsedNotes, Referral, parse_notes
+from syncsvc.text import html_to_text
 
 FRIDAY = date(2026, 11, 27)  # the contract's example day: a Friday
 TUESDAY = date(2026, 12, 1)

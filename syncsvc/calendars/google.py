@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -32,6 +31,7 @@ from syncsvc.google_auth import (
     load_credentials,
     map_http_error,
 )
+from syncsvc.text import description_html, html_to_text
 
 if TYPE_CHECKING:
     from syncsvc.config import Config
@@ -63,19 +63,6 @@ def event_body(event: CallEvent) -> dict[str, Any]:
             "private": {TAG_KEY: TAG_VALUE, CALL_KEY: event.call_id, UID_KEY: event.uid}
         },
     }
-
-
-def html_to_text(value: str) -> str:
-    """Descriptions come back as HTML (ours, and the web editor's): read them as text."""
-    from syncsvc.notes import html_to_text as convert
-
-    return convert(value)
-
-
-def description_html(text: str) -> str:
-    """Google treats a description as HTML: write ours escaped, lines as ``<br>``, so a
-    name like ``<a href=...>`` stays text. Reading back turns it into text again."""
-    return html.escape(text, quote=False).replace("\n", "<br>")
 
 
 def _when(dt: datetime) -> dict[str, str]:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from syncsvc.errors import InputError
+from syncsvc.text import CONTROLS
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -64,7 +65,6 @@ _PROP_START = re.compile(rb"(?:[A-Za-z0-9_-]+\.)?[A-Za-z0-9_-]+[ \t]*[;:]")
 _BLOB_START = re.compile(rb"(?:[A-Za-z0-9_-]+\.)?(?:PHOTO|LOGO|SOUND|KEY)[ \t]*[;:]", re.IGNORECASE)
 _NAME = re.compile(rb"(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)[ \t]*")
 _CHARSET_IN_HEAD = re.compile(rb";[ \t]*CHARSET[ \t]*=[ \t]*\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _EXTRA_ESCAPES = re.compile(r"\\(.)", re.DOTALL)
 _ANGLE_EMAIL = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$")
 
@@ -595,7 +595,7 @@ def _decode_value(
     if text is None:
         return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROLS.sub("", text)
+    return CONTROLS.sub("", text)
 
 
 def _decode_bytes(data: bytes, charsets: list[str]) -> str | None:
@@ -608,7 +608,7 @@ def _decode_bytes(data: bytes, charsets: list[str]) -> str | None:
         return data.decode("utf-8")
     with contextlib.suppress(UnicodeDecodeError):
         text = data.decode("cp1252")
-        if not _CONTROLS.search(text.replace("\t", "").replace("\n", "").replace("\r", "")):
+        if not CONTROLS.search(text.replace("\t", "").replace("\n", "").replace("\r", "")):
             return text
     return None
 
