@@ -65,16 +65,12 @@ class People:
 
     @classmethod
     def read(cls, conn: sqlite3.Connection) -> People:
-        links = insight_db.people_links(conn)
+        rows = insight_db.people_rows(conn)
         return cls(
-            names={p.id: p.name for p in links},
-            parent={
-                p.id: p.referred_by
-                for p in links
-                if p.referred_by is not None and p.referred_by != p.id
-            },
-            orgs={p.id: p.org for p in links if p.org},
-            added_at=[p.added_at for p in links],
+            names={p.id: p.name for p in rows},
+            parent=insight_db.referrers(conn),
+            orgs={p.id: p.org for p in rows if p.org},
+            added_at=[p.added_at for p in rows],
         )
 
 
@@ -88,7 +84,7 @@ class Win:
     thanked: int  # update calls about it that are done
 
 
-def wins(conn: sqlite3.Connection, people: People) -> list[Win]:
+def wins(conn: sqlite3.Connection, parent: dict[int, int]) -> list[Win]:
     """Every win with the referral chain that led to it and how many were thanked."""
     thanked = insight_db.thanked(conn)
     return [
@@ -97,7 +93,7 @@ def wins(conn: sqlite3.Connection, people: People) -> list[Win]:
             w.day,
             w.text,
             w.person_id,
-            chain(w.person_id, people.parent),
+            chain(w.person_id, parent),
             thanked.get(w.call_id, 0),
         )
         for w in insight_db.wins(conn)
@@ -109,25 +105,25 @@ def week_start(day: date) -> date:
 
 
 # ------------------------------------------------------------------------------- status
-def status_wins(conn: sqlite3.Connection, people: People | None = None) -> list[dict[str, Any]]:
-    """Wins as ``status`` shows them: the chain nearest first."""
-    if people is None:
-        people = People.read(conn)
+def status_wins(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Wins as ``status`` shows them: the chain nearest first. Only the names in a chain are
+    read, not the whole list (``status`` stays quick on a list of thousands)."""
+    found = wins(conn, insight_db.referrers(conn))
+    names = insight_db.names(conn, (i for w in found for i in w.chain_ids))
     return [
         {
             "call_id": w.call_id,
             "date": w.day,
             "text": w.text,
-            "chain": [people.names[i] for i in reversed(w.chain_ids) if i in people.names],
+            "chain": [names[i] for i in reversed(w.chain_ids) if i in names],
             "thanked": w.thanked,
         }
-        for w in wins(conn, people)
+        for w in found
     ]
 
 
 def status(conn: sqlite3.Connection, today: date, calls: CallsConfig) -> dict[str, Any]:
     """What ``syncsvc status`` shows: today's calls and the running figures."""
-    people = People.read(conn)
     return {
         "date": today.isoformat(),
         "topic": people_db.current_topic(conn),
@@ -138,8 +134,8 @@ def status(conn: sqlite3.Connection, today: date, calls: CallsConfig) -> dict[st
         "open_offers": [
             {"id": o.id, "person": o.person, "text": o.text} for o in insight_db.open_offers(conn)
         ],
-        "wins": status_wins(conn, people),
-        "people": len(people.names),
+        "wins": status_wins(conn),
+        "people": people_db.count(conn),
         "never_called": insight_db.never_called(conn),
     }
 
@@ -150,7 +146,7 @@ def report(
 ) -> dict[str, Any]:
     """Everything ``syncsvc report`` shows, as plain JSON-able data."""
     people = People.read(conn)
-    all_wins = wins(conn, people)
+    all_wins = wins(conn, people.parent)
     win_rows = [
         {
             "date": w.day,

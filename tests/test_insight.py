@@ -72,7 +72,7 @@ def test_wins_chains_thanked_and_open_offers(app: App) -> None:
             )
     conn = app.store.conn
     assert insight_db.thanked(conn) == {win_call: 1}  # the update call not done is not counted
-    (win,) = insight.wins(conn, insight.People.read(conn))
+    (win,) = insight.wins(conn, insight.People.read(conn).parent)
     assert (win.text, win.chain_ids, win.thanked) == ("the job", [a, b], 1)
     assert app.wins() == [
         {

@@ -8,18 +8,20 @@ so each figure has one home and the SQL has one home.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+_CHUNK = 500  # ids per IN (...): well under SQLite's oldest limit of 999 variables
+
 
 @dataclass(frozen=True)
-class PersonLink:
+class PersonRow:
     """One person as the referral tree and the list-growth chart need them."""
 
     id: int
     name: str
     org: str | None
-    referred_by: int | None
     added_at: str
 
 
@@ -46,12 +48,33 @@ class FollowUp:
     origin_day: str | None  # the call it came from, if known
 
 
-def people_links(conn: sqlite3.Connection) -> list[PersonLink]:
-    """Everyone, by id: name, org, who referred them and when they came onto the list."""
+def people_rows(conn: sqlite3.Connection) -> list[PersonRow]:
+    """Everyone, by id: name, org and when they came onto the list."""
     return [
-        PersonLink(r[0], r[1], r[2], r[3], r[4])
-        for r in conn.execute("SELECT id, name, org, referred_by, added_at FROM people ORDER BY id")
+        PersonRow(r[0], r[1], r[2], r[3])
+        for r in conn.execute("SELECT id, name, org, added_at FROM people ORDER BY id")
     ]
+
+
+def referrers(conn: sqlite3.Connection) -> dict[int, int]:
+    """Person → who referred them, for everyone referred by someone else."""
+    return {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT id, referred_by FROM people WHERE referred_by IS NOT NULL AND referred_by != id"
+        )
+    }
+
+
+def names(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """The names of these people (an id nobody has is left out)."""
+    wanted = sorted(set(ids))
+    out: dict[int, str] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i : i + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        out.update(conn.execute(f"SELECT id, name FROM people WHERE id IN ({marks})", chunk))
+    return out
 
 
 def done_between(conn: sqlite3.Connection, first: date, last: date) -> int:
