@@ -51,6 +51,15 @@ def test_counts_done_days_never_called_and_the_two_referral_figures(app: App) ->
     assert insight_db.outcomes_by_day(conn, TUE, FRI) == [(WED, "done", 1)]
 
 
+def test_referrers_leave_out_a_self_referral_and_names_an_unknown_id(app: App) -> None:
+    with app.store.tx() as conn:
+        a = people_db.add(conn, name="A", source="manual")
+        b = people_db.add(conn, name="B", source="manual", referred_by=a)
+        conn.execute("UPDATE people SET referred_by = id WHERE id = ?", (a,))
+    assert insight_db.referrers(app.store.conn) == {b: a}
+    assert insight_db.names(app.store.conn, [b, a, b, 999]) == {a: "A", b: "B"}
+
+
 def test_wins_chains_thanked_and_open_offers(app: App) -> None:
     with app.store.tx() as conn:
         a = people_db.add(conn, name="A", source="manual")
