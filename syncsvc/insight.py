@@ -45,6 +45,11 @@ def streak(done_days: set[date], today: date, planning_weekdays: frozenset[int])
             return count
 
 
+def current_streak(conn: sqlite3.Connection, today: date, calls: CallsConfig) -> int:
+    """The streak as of ``today`` on the configured planning days."""
+    return streak(insight_db.done_days(conn, today), today, calls.weekdays)
+
+
 def chain(person: int, parent: dict[int, int]) -> list[int]:
     """The referral chain that led to ``person``: the first referrer first, ``person`` last
     (a loop of referrals stops where it would come round again)."""
@@ -129,7 +134,9 @@ def status(conn: sqlite3.Connection, today: date, calls: CallsConfig) -> dict[st
         "topic": people_db.current_topic(conn),
         "today": [c.as_json() for c in calls_db.on_day(conn, today)],
         "done_this_week": insight_db.done_between(conn, week_start(today), today),
-        "streak": streak(insight_db.done_days(conn, today), today, calls.weekdays),
+        "streak": current_streak(conn, today, calls),
+        # two different figures share the name: status counts the referrals noted in calls,
+        # the report the people who came by referral (noted, or added --referred-by)
         "referrals": insight_db.referrals_noted(conn),
         "open_offers": [
             {"id": o.id, "person": o.person, "text": o.text} for o in insight_db.open_offers(conn)
@@ -163,7 +170,7 @@ def report(
         "date": today.isoformat(),
         "topic": people_db.current_topic(conn),
         "people": len(people.names),
-        "streak": streak(insight_db.done_days(conn, today), today, calls.weekdays),
+        "streak": current_streak(conn, today, calls),
         "referrals": insight_db.people_referred(conn),
         "done_total": outcomes.get("done", 0),
         "weeks": calls_per_week(conn, people, today, calls.zone, weeks),
