@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -327,71 +327,12 @@ class App:
         return list(calls_db.history(conn, person_id=person_id, since=since))
 
     def status(self) -> dict[str, Any]:
-        conn = self.store.conn
-        today = self.today()
-        week_start = today - timedelta(days=today.weekday())
-        done_week = conn.execute(
-            "SELECT count(*) FROM calls WHERE outcome = 'done' AND day BETWEEN ? AND ?",
-            (week_start.isoformat(), today.isoformat()),
-        ).fetchone()[0]
-        return {
-            "date": today.isoformat(),
-            "topic": people_db.current_topic(conn),
-            "today": [c.as_json() for c in calls_db.on_day(conn, today)],
-            "done_this_week": done_week,
-            "streak": self._streak(today),
-            "referrals": conn.execute("SELECT count(*) FROM referrals").fetchone()[0],
-            "open_offers": [
-                {"id": i, "person": name, "text": text}
-                for i, name, text in calls_db.open_offers(conn)
-            ],
-            "wins": self.wins(),
-            "people": people_db.count(conn),
-            "never_called": conn.execute(
-                "SELECT count(*) FROM people WHERE rotation_key = ''"
-            ).fetchone()[0],
-        }
+        from syncsvc import insight
+
+        return insight.status(self.store.conn, self.today(), self.config.calls)
 
     def wins(self) -> list[dict[str, Any]]:
         """Every win with the referral chain that led to it (nearest first)."""
-        conn = self.store.conn
-        out = []
-        rows = conn.execute(
-            "SELECT w.call_id, w.text, c.day, c.person_id FROM wins w "
-            "JOIN calls c ON c.id = w.call_id ORDER BY c.day, w.rowid"
-        )
-        for call_id, text, day, person_id in rows.fetchall():
-            chain = people_db.referral_chain(conn, person_id)
-            names = [n for i in chain if (n := people_db.name_of(conn, i))]
-            thanked = conn.execute(
-                "SELECT count(*) FROM updates u JOIN calls c ON c.id = u.call_id "
-                "WHERE u.win_call = ? AND c.outcome = 'done'",
-                (call_id,),
-            ).fetchone()[0]
-            out.append(
-                {"call_id": call_id, "date": day, "text": text, "chain": names, "thanked": thanked}
-            )
-        return out
+        from syncsvc import insight
 
-    def _streak(self, today: date) -> int:
-        """Planning days in a row, up to today, with at least one call done (today counts
-        only once a call is done; a day not yet done does not break the streak)."""
-        planning_days = self.config.calls.weekdays  # what planner.is_planning_day checks
-        done_days = {
-            r[0]
-            for r in self.store.conn.execute(
-                "SELECT DISTINCT day FROM calls WHERE outcome = 'done' AND day <= ?",
-                (today.isoformat(),),
-            )
-        }
-        streak, day = 0, today
-        if day.isoformat() not in done_days:
-            day -= timedelta(days=1)
-        while True:
-            if day.weekday() in planning_days:
-                if day.isoformat() not in done_days:
-                    return streak
-                streak += 1
-            day -= timedelta(days=1)
-            if (today - day).days > 3660:
-                return streak
+        return insight.status_wins(self.store.conn)

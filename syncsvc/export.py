@@ -4,8 +4,9 @@
   each person with their addresses, who referred them, and every call with its outcome, notes,
   referrals, offers and wins; ``topics`` the topic history; ``tables`` the raw rows of the name
   list and the history (people, addresses, source ids, topics, calls, referrals, offers, wins,
-  updates), so an export restores losslessly into an empty store (:func:`restore_json`).
-  Calendar sync state (event etags, sync tokens) is not exported: it belongs to one calendar.
+  updates; ``store/snapshot.py``), so nothing is lost: loaded into an empty store they export
+  identically again (tests/test_export.py). Calendar sync state (event etags, sync tokens) is
+  not exported: it belongs to one calendar.
 - vCard 3.0 (``--vcard``; ``.vcf`` files): one card per person with FN, N, EMAIL, TEL, ORG,
   TITLE, NOTE (their own note), CATEGORIES and a stable UID; the history as ``X-SYNCSVC-*``
   properties (``X-SYNCSVC-CALL:2026-11-30 done: their notes``, ``X-SYNCSVC-REFERRED-BY``,
@@ -22,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,12 +32,10 @@ from typing import IO, Any
 
 from syncsvc.errors import InputError, UsageError
 from syncsvc.paths import private_file_writer
+from syncsvc.store import snapshot
 
 FORMAT = "syncsvc-export"
 VERSION = 1
-#: exported raw, in an order that satisfies the foreign keys
-TABLES = ("people", "addresses", "source_ids", "topics", "calls", "referrals", "offers", "wins",
-          "updates")  # fmt: skip
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -49,26 +47,6 @@ class ExportResult:
 
 
 # --------------------------------------------------------------------------- reading
-@contextlib.contextmanager
-def _snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One read transaction: every query sees the same state of the store."""
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        conn.execute("ROLLBACK")
-
-
-def _rows(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
-    if not conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-    ).fetchone():
-        return []
-    cur = conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur]
-
-
 def _people_view(tables: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     people = {p["id"]: p for p in tables["people"]}
     addresses: dict[int, list[dict[str, Any]]] = {}
@@ -136,16 +114,15 @@ def _people_view(tables: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]
     return out
 
 
-def snapshot_json(conn: sqlite3.Connection) -> dict[str, Any]:
+def snapshot_json(conn: snapshot.Connection) -> dict[str, Any]:
     """Everything, as one JSON-able document."""
-    with _snapshot(conn):
-        tables = {t: _rows(conn, t) for t in TABLES}
-        install = conn.execute("SELECT value FROM meta WHERE key = 'install_id'").fetchone()
+    snap = snapshot.read(conn)
+    tables = snap.tables
     return {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "install_id": install[0] if install else None,
+        "install_id": snap.install_id,
         "topics": [{"text": t["text"], "set_at": t["set_at"]} for t in tables["topics"]],
         "people": _people_view(tables),
         "tables": tables,
@@ -241,7 +218,7 @@ def _private_output(path: str) -> Iterator[IO[str]]:
         yield out
 
 
-def export(conn: sqlite3.Connection, path: str, fmt: str) -> ExportResult:
+def export(conn: snapshot.Connection, path: str, fmt: str) -> ExportResult:
     """Write the export; ``fmt`` is ``json`` or ``vcard``."""
     if fmt not in ("json", "vcard"):
         raise UsageError(f"unknown export format {fmt!r}; use --json or --vcard")
@@ -259,33 +236,3 @@ def export(conn: sqlite3.Connection, path: str, fmt: str) -> ExportResult:
 
 def guess_format(path: str) -> str:
     return "vcard" if path.lower().endswith((".vcf", ".vcard")) else "json"
-
-
-# --------------------------------------------------------------------------- restoring
-def restore_json(conn: sqlite3.Connection, data: dict[str, Any]) -> int:
-    """Load a JSON export into an EMPTY store (same ids, same history). Returns people."""
-    if data.get("format") != FORMAT or not isinstance(data.get("tables"), dict):
-        raise InputError("not a syncsvc JSON export")
-    if data.get("version", 0) > VERSION:
-        raise InputError(f"export version {data.get('version')} is newer than this syncsvc")
-    if conn.execute("SELECT count(*) FROM people").fetchone()[0]:
-        raise UsageError("restore needs an empty store; this one has people in it")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("PRAGMA defer_foreign_keys = ON")
-        for table in TABLES:
-            known = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-            for row in data["tables"].get(table, []):
-                cols = list(row)
-                if not isinstance(row, dict) or not set(cols) <= known:
-                    raise InputError(f"export table {table}: unexpected columns {cols}")
-                conn.execute(
-                    f"INSERT INTO {table} ({', '.join(cols)}) "
-                    f"VALUES ({', '.join('?' for _ in cols)})",
-                    [row[c] for c in cols],
-                )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return len(data["tables"].get("people", []))

@@ -1,6 +1,7 @@
 """The progress report: what the calls have produced so far.
 
-``collect`` reads the store into one JSON-able dict (what ``syncsvc report --json`` prints);
+``collect`` gathers the figures (``syncsvc/insight.py``, shared with ``syncsvc status``) into one
+JSON-able dict (what ``syncsvc report --json`` prints);
 ``render_text`` is the terminal summary; ``render_html`` is one self-contained page — inline CSS
 and SVG charts drawn here, no scripts, no external resources (a Content-Security-Policy that
 forbids both is in the page), every name and text HTML-escaped.
@@ -10,20 +11,17 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
-from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from syncsvc import insight
 from syncsvc.errors import InputError
 
 if TYPE_CHECKING:
     from syncsvc.app import App
 
-WEEKS = 8
-# outcomes in the order they are stacked and listed; anything else comes after them
-OUTCOMES = ("done", "no_answer", "missed", "rescheduled", "skipped", "planned")
+WEEKS = insight.WEEKS
 LABELS = {
     "done": "done",
     "no_answer": "no answer",
@@ -42,207 +40,17 @@ COLORS = {
 }
 OTHER_COLOR = "#5c6b7a"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-MAX_TREE_DEPTH = 100
 # nothing may load or run: the page is only its own markup, inline CSS and inline SVG
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 # --------------------------------------------------------------------------------------------
-# Reading the store
+# The figures (computed in syncsvc/insight.py, shared with `syncsvc status`)
 
 
 def collect(app: App, weeks: int = WEEKS) -> dict[str, Any]:
     """Everything the report shows, as plain JSON-able data."""
-    conn = app.store.conn
-    today = app.today()
-    zone = app.config.calls.zone
-    first_week = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
-    week_starts = [first_week + timedelta(weeks=i) for i in range(weeks)]
-
-    per_week: list[Counter[str]] = [Counter() for _ in week_starts]
-    for day_text, outcome, n in conn.execute(
-        "SELECT day, outcome, count(*) FROM calls WHERE day >= ? AND day < ? GROUP BY day, outcome",
-        (first_week.isoformat(), (first_week + timedelta(weeks=weeks)).isoformat()),
-    ):
-        index = (date.fromisoformat(day_text) - first_week).days // 7
-        per_week[index][outcome] += n
-
-    added_days = sorted(_local_day(r[0], zone) for r in conn.execute("SELECT added_at FROM people"))
-    weeks_out = []
-    for start, counts in zip(week_starts, per_week, strict=True):
-        end = start + timedelta(days=6)
-        weeks_out.append(
-            {
-                "week": f"{start.isocalendar().year}-W{start.isocalendar().week:02d}",
-                "start": start.isoformat(),
-                "calls": sum(counts.values()),
-                "outcomes": dict(_ordered(counts)),
-                "added": sum(1 for d in added_days if start <= d <= end),
-                "people": sum(1 for d in added_days if d <= end),
-            }
-        )
-
-    outcomes = Counter(
-        {r[0]: r[1] for r in conn.execute("SELECT outcome, count(*) FROM calls GROUP BY outcome")}
-    )
-    referred = {
-        r[0]
-        for r in conn.execute(
-            "SELECT person_id FROM referrals UNION "
-            "SELECT id FROM people WHERE referred_by IS NOT NULL"
-        )
-    }
-    names, parent, orgs = _people(conn)
-    wins = _wins(conn, names, parent)
-    return {
-        "date": today.isoformat(),
-        "topic": _topic(conn),
-        "people": len(names),
-        "streak": int(app.status()["streak"]),
-        "referrals": len(referred),
-        "done_total": outcomes.get("done", 0),
-        "weeks": weeks_out,
-        "outcomes": dict(_ordered(outcomes)),
-        "wins": wins,
-        "tree": _tree(names, parent, orgs, wins),
-        "open_offers": _open_offers(conn),
-        "follow_ups": _follow_ups(conn, today),
-    }
-
-
-def _ordered(counts: Counter[str]) -> list[tuple[str, int]]:
-    known = [(k, counts[k]) for k in OUTCOMES if counts.get(k)]
-    return known + sorted((k, n) for k, n in counts.items() if k not in OUTCOMES and n)
-
-
-def _local_day(timestamp: str, zone: Any) -> date:
-    try:
-        moment = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return date.fromisoformat(timestamp[:10])
-    return moment.astimezone(zone).date() if moment.tzinfo else moment.date()
-
-
-def _topic(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT text FROM topics ORDER BY id DESC LIMIT 1").fetchone()
-    return row[0] if row else None
-
-
-def _people(
-    conn: sqlite3.Connection,
-) -> tuple[dict[int, str], dict[int, int], dict[int, str]]:
-    names: dict[int, str] = {}
-    parent: dict[int, int] = {}
-    orgs: dict[int, str] = {}
-    for pid, name, org, referred_by in conn.execute(
-        "SELECT id, name, org, referred_by FROM people ORDER BY id"
-    ):
-        names[pid] = name
-        if org:
-            orgs[pid] = org
-        if referred_by is not None and referred_by != pid:
-            parent[pid] = referred_by
-    return names, parent, orgs
-
-
-def chain(person: int, parent: dict[int, int]) -> list[int]:
-    """The referral chain that led to ``person``: the first referrer first, ``person`` last."""
-    out = [person]
-    while (up := parent.get(out[-1])) is not None and up not in out:
-        out.append(up)
-    return out[::-1]
-
-
-def _wins(
-    conn: sqlite3.Connection, names: dict[int, str], parent: dict[int, int]
-) -> list[dict[str, Any]]:
-    wins = []
-    for text, day, pid in conn.execute(
-        "SELECT w.text, c.day, c.person_id FROM wins w JOIN calls c ON c.id = w.call_id "
-        "ORDER BY c.day, w.rowid"
-    ):
-        ids = chain(pid, parent)
-        wins.append(
-            {
-                "date": day,
-                "person": names.get(pid, "?"),
-                "person_id": pid,
-                "text": text,
-                "chain": [names.get(i, "?") for i in ids],
-                "chain_ids": ids,
-            }
-        )
-    return wins
-
-
-def _tree(
-    names: dict[int, str],
-    parent: dict[int, int],
-    orgs: dict[int, str],
-    wins: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """Who led to whom: everyone who referred someone or was referred, as nested nodes."""
-    children: dict[int, list[int]] = {}
-    for child, up in parent.items():
-        if up in names:
-            children.setdefault(up, []).append(child)
-    involved = set(children) | {c for c in parent if parent[c] in names}
-    win_texts: dict[int, list[str]] = {}
-    in_chain: set[int] = set()
-    for w in wins:
-        win_texts.setdefault(w["person_id"], []).append(w["text"])
-        in_chain.update(w["chain_ids"])
-
-    placed: set[int] = set()
-
-    def node(pid: int, depth: int) -> dict[str, Any]:
-        placed.add(pid)
-        kids = [
-            node(c, depth + 1)
-            for c in sorted(children.get(pid, []))
-            if c not in placed and depth < MAX_TREE_DEPTH
-        ]
-        return {
-            "id": pid,
-            "name": names[pid],
-            "org": orgs.get(pid),
-            "wins": win_texts.get(pid, []),
-            "in_win_chain": pid in in_chain,
-            "children": kids,
-        }
-
-    roots = [p for p in sorted(involved) if parent.get(p) not in names]
-    tree = [node(p, 0) for p in roots]
-    for p in sorted(involved):  # a cycle of referrals has no root: start it at its first id
-        if p not in placed:
-            tree.append(node(p, 0))
-    return tree
-
-
-def _open_offers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [
-        {"person": name, "text": text, "date": day}
-        for name, text, day in conn.execute(
-            "SELECT p.name, o.text, c.day FROM offers o JOIN people p ON p.id = o.person_id "
-            "JOIN calls c ON c.id = o.call_id WHERE o.done_at IS NULL ORDER BY c.day, o.id"
-        )
-    ]
-
-
-def _follow_ups(conn: sqlite3.Connection, today: date) -> list[dict[str, Any]]:
-    """Follow-up calls planned, and follow-ups asked for that have no call yet."""
-    rows = conn.execute(
-        """SELECT c.day, p.name, o.day FROM calls c JOIN people p ON p.id = c.person_id
-             LEFT JOIN calls o ON o.id = c.origin_call
-           WHERE c.kind = 'follow_up' AND c.outcome = 'planned'
-           UNION
-           SELECT c.follow_up, p.name, c.day FROM calls c JOIN people p ON p.id = c.person_id
-           WHERE c.follow_up >= ? AND NOT EXISTS (
-             SELECT 1 FROM calls f WHERE f.origin_call = c.id AND f.kind = 'follow_up')
-           ORDER BY 1, 2""",
-        (today.isoformat(),),
-    )
-    return [{"date": day, "person": name, "from": origin} for day, name, origin in rows]
+    return insight.report(app.store.conn, app.today(), app.config.calls, weeks)
 
 
 # --------------------------------------------------------------------------------------------

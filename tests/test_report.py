@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from syncsvc import report
+from syncsvc import insight, report
 from syncsvc.app import App
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
@@ -175,7 +175,7 @@ def test_a_referral_cycle_still_shows_everyone(app: App) -> None:
     data = report.collect(app)
     (root,) = data["tree"]
     assert root["name"] == "A" and [c["name"] for c in root["children"]] == ["B"]
-    assert report.chain(a, {a: b, b: a}) == [b, a]
+    assert insight.chain(a, {a: b, b: a}) == [b, a]
 
 
 def test_terminal_summary(full: tuple[App, Any]) -> None:

@@ -1,0 +1,189 @@
+"""The queries behind ``syncsvc status`` and ``syncsvc report``: plain reads, no rules.
+
+The rules that turn these rows into figures (the streak, a win's referral chain, calls per
+week) live in ``syncsvc/insight.py``; every query here returns rows or counts and nothing else,
+so each figure has one home and the SQL has one home.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+_CHUNK = 500  # ids per IN (...): well under SQLite's oldest limit of 999 variables
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One person as the referral tree and the list-growth chart need them."""
+
+    id: int
+    name: str
+    org: str | None
+    added_at: str
+
+
+@dataclass(frozen=True)
+class WinRow:
+    call_id: str
+    text: str
+    day: str
+    person_id: int
+
+
+@dataclass(frozen=True)
+class OpenOffer:
+    id: int
+    person: str
+    text: str
+    day: str  # the day of the call it was offered in
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    day: str
+    person: str
+    origin_day: str | None  # the call it came from, if known
+
+
+def people_rows(conn: sqlite3.Connection) -> list[PersonRow]:
+    """Everyone, by id: name, org and when they came onto the list."""
+    return [
+        PersonRow(r[0], r[1], r[2], r[3])
+        for r in conn.execute("SELECT id, name, org, added_at FROM people ORDER BY id")
+    ]
+
+
+def referrers(conn: sqlite3.Connection) -> dict[int, int]:
+    """Person → who referred them, for everyone referred by someone else."""
+    return {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT id, referred_by FROM people WHERE referred_by IS NOT NULL AND referred_by != id"
+        )
+    }
+
+
+def names(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """The names of these people (an id nobody has is left out)."""
+    wanted = sorted(set(ids))
+    out: dict[int, str] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i : i + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        out.update(conn.execute(f"SELECT id, name FROM people WHERE id IN ({marks})", chunk))
+    return out
+
+
+def done_between(conn: sqlite3.Connection, first: date, last: date) -> int:
+    """Calls done from ``first`` to ``last``, both included."""
+    row = conn.execute(
+        "SELECT count(*) FROM calls WHERE outcome = 'done' AND day BETWEEN ? AND ?",
+        (first.isoformat(), last.isoformat()),
+    ).fetchone()
+    return int(row[0])
+
+
+def done_days(conn: sqlite3.Connection, until: date) -> set[date]:
+    """The days up to ``until`` with at least one call done."""
+    return {
+        date.fromisoformat(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT day FROM calls WHERE outcome = 'done' AND day <= ?",
+            (until.isoformat(),),
+        )
+    }
+
+
+def outcomes_by_day(
+    conn: sqlite3.Connection, first: date, end: date
+) -> list[tuple[date, str, int]]:
+    """(day, outcome, calls) for every day from ``first`` up to but not including ``end``."""
+    return [
+        (date.fromisoformat(r[0]), r[1], r[2])
+        for r in conn.execute(
+            "SELECT day, outcome, count(*) FROM calls WHERE day >= ? AND day < ? "
+            "GROUP BY day, outcome",
+            (first.isoformat(), end.isoformat()),
+        )
+    ]
+
+
+def outcome_totals(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every call so far, counted by outcome."""
+    return {
+        r[0]: r[1] for r in conn.execute("SELECT outcome, count(*) FROM calls GROUP BY outcome")
+    }
+
+
+def referrals_noted(conn: sqlite3.Connection) -> int:
+    """Referrals written in call notes (one per call and person named)."""
+    return int(conn.execute("SELECT count(*) FROM referrals").fetchone()[0])
+
+
+def people_referred(conn: sqlite3.Connection) -> int:
+    """People who came through a referral: named in a call's notes, or added as referred by
+    someone (``syncsvc add --referred-by``)."""
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT person_id FROM referrals UNION "
+        "SELECT id FROM people WHERE referred_by IS NOT NULL)"
+    ).fetchone()
+    return int(row[0])
+
+
+def never_called(conn: sqlite3.Connection) -> int:
+    """People the rotation has not reached yet."""
+    return int(conn.execute("SELECT count(*) FROM people WHERE rotation_key = ''").fetchone()[0])
+
+
+def wins(conn: sqlite3.Connection) -> list[WinRow]:
+    """Every win, oldest call first, in the order they were noted."""
+    return [
+        WinRow(r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT w.call_id, w.text, c.day, c.person_id FROM wins w "
+            "JOIN calls c ON c.id = w.call_id ORDER BY c.day, w.rowid"
+        )
+    ]
+
+
+def thanked(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per win call: the update calls about it that are done (people thanked)."""
+    return {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT u.win_call, count(*) FROM updates u JOIN calls c ON c.id = u.call_id "
+            "WHERE c.outcome = 'done' GROUP BY u.win_call"
+        )
+    }
+
+
+def open_offers(conn: sqlite3.Connection) -> list[OpenOffer]:
+    """Offers not yet done, by id (the order they were noted)."""
+    return [
+        OpenOffer(r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT o.id, p.name, o.text, c.day FROM offers o "
+            "JOIN people p ON p.id = o.person_id JOIN calls c ON c.id = o.call_id "
+            "WHERE o.done_at IS NULL ORDER BY o.id"
+        )
+    ]
+
+
+def follow_ups(conn: sqlite3.Connection, today: date) -> list[FollowUp]:
+    """Follow-up calls planned, and follow-ups asked for from ``today`` on that have no call
+    yet; by day, then name."""
+    rows = conn.execute(
+        """SELECT c.day, p.name, o.day FROM calls c JOIN people p ON p.id = c.person_id
+             LEFT JOIN calls o ON o.id = c.origin_call
+           WHERE c.kind = 'follow_up' AND c.outcome = 'planned'
+           UNION
+           SELECT c.follow_up, p.name, c.day FROM calls c JOIN people p ON p.id = c.person_id
+           WHERE c.follow_up >= ? AND NOT EXISTS (
+             SELECT 1 FROM calls f WHERE f.origin_call = c.id AND f.kind = 'follow_up')
+           ORDER BY 1, 2""",
+        (today.isoformat(),),
+    )
+    return [FollowUp(r[0], r[1], r[2]) for r in rows]
