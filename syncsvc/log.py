@@ -41,7 +41,7 @@ def stderr_is_journal() -> bool:
     return (st.st_dev, st.st_ino) == (dev, ino)
 
 
-class _SyncsvcHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _SyncsvcHandler(logging.StreamHandler):
     """Marks the handler installed by :func:`setup_logging`, so a second call replaces it."""
 
 

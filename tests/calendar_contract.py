@@ -10,6 +10,9 @@ CalendarContract)``) and supplies these fixtures:
 - optionally ``add_foreign``: a callable ``add_foreign(uid)`` that puts an event syncsvc did
   not write into the calendar (no X-SYNCSVC-CALL / private property) and returns nothing.
   Without it the tests that need one are skipped.
+- optionally ``add_foreign_event``: a callable taking a :class:`Foreign` (the person's own
+  event with given times, all-day, free, cancelled or weekly) and putting it into the calendar
+  as the person's calendar app would. Without it the ``busy()`` tests are skipped.
 
 UIDs used here are lowercase letters a-v and digits only, so a backend that uses them as
 Google event ids (base32hex) needs no mapping.
@@ -19,10 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 
 from syncsvc.calendars.base import Calendar, CallEvent, RemoteEvent
@@ -34,6 +38,48 @@ MARKER = "--- notes (write below this line) ---"
 
 EditRemote = Callable[..., None]
 AddForeign = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Foreign:
+    """One of the person's own events, as the ``busy()`` tests need them.
+
+    ``start``/``end`` are aware datetimes, or dates for an all-day event (``end`` exclusive).
+    """
+
+    uid: str
+    start: datetime | date
+    end: datetime | date
+    summary: str = "Meeting"
+    transparent: bool = False  # marked free (TRANSP:TRANSPARENT / transparency)
+    cancelled: bool = False  # STATUS:CANCELLED / status cancelled
+    weekly: bool = False  # RRULE:FREQ=WEEKLY / recurrence
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+
+AddForeignEvent = Callable[[Foreign], None]
+
+
+def foreign_event_ics(event: Foreign) -> bytes:
+    """``event`` as a calendar app writes it (VTIMEZONE included): for vdir and CalDAV."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//person's calendar app//EN")
+    cal.add("version", "2.0")
+    vevent = icalendar.Event.new(uid=event.uid, summary=event.summary)
+    vevent.add("dtstart", event.start)
+    vevent.add("dtend", event.end)
+    if event.transparent:
+        vevent.add("transp", "TRANSPARENT")
+    if event.cancelled:
+        vevent.add("status", "CANCELLED")
+    if event.weekly:
+        vevent.add("rrule", {"freq": "weekly"})
+    cal.add_component(vevent)
+    cal.add_missing_timezones()
+    return cal.to_ical()
 
 
 def make_event(n: int = 1, **changes: Any) -> CallEvent:
@@ -75,6 +121,10 @@ class CalendarContract:
     @pytest.fixture
     def add_foreign(self) -> AddForeign:
         pytest.skip("this backend's tests supply no add_foreign fixture")
+
+    @pytest.fixture
+    def add_foreign_event(self) -> AddForeignEvent:
+        pytest.skip("this backend's tests supply no add_foreign_event fixture")
 
     # --- create / list -------------------------------------------------------------------
 
@@ -303,3 +353,85 @@ class CalendarContract:
         description = calendar.check()
         assert isinstance(description, str) and description.strip()
         assert "\n" not in description.strip()
+
+    # --- busy(): the person's own events block call slots ([calls] avoid_busy) --------------
+    #
+    # base.py: the times between start and end taken by the person's own events (not syncsvc's,
+    # not all-day, not marked free), as aware pairs; README "Calls around your meetings":
+    # recurring events are expanded. A cancelled event takes no time either (ics.py).
+
+    def test_busy_lists_the_persons_events_that_overlap(
+        self, calendar: Calendar, add_foreign_event: AddForeignEvent
+    ) -> None:
+        day = START.date() + timedelta(days=30)
+        add_foreign_event(Foreign("meetinga", at(day, 10), at(day, 11)))
+        add_foreign_event(Foreign("meetingb", at(day, 8, 30), at(day, 9, 15)))  # overlaps start
+        add_foreign_event(Foreign("meetingc", at(day, 8), at(day, 9)))  # ends as the window opens
+        add_foreign_event(Foreign("meetingd", at(day, 12), at(day, 13)))  # starts as it closes
+        next_day = day + timedelta(days=1)
+        add_foreign_event(Foreign("meetinge", at(next_day, 10), at(next_day, 11)))
+        busy = busy_in(calendar, at(day, 9), at(day, 12))
+        assert busy == [(at(day, 9), at(day, 9, 15)), (at(day, 10), at(day, 11))]
+
+    def test_busy_ignores_our_own_call_events(
+        self, calendar: Calendar, add_foreign_event: AddForeignEvent
+    ) -> None:
+        day = START.date() + timedelta(days=31)
+        calendar.create(make_event(31, start=at(day, 17), end=at(day, 17, 20)))
+        add_foreign_event(Foreign("meetingf", at(day, 18), at(day, 18, 30)))
+        assert busy_in(calendar, at(day, 16), at(day, 20)) == [(at(day, 18), at(day, 18, 30))]
+
+    def test_busy_ignores_all_day_free_and_cancelled_events(
+        self, calendar: Calendar, add_foreign_event: AddForeignEvent
+    ) -> None:
+        day = START.date() + timedelta(days=32)
+        add_foreign_event(Foreign("anniversa", day, day + timedelta(days=1), summary="Birthday"))
+        add_foreign_event(Foreign("holidates", day - timedelta(days=1), day + timedelta(days=2)))
+        add_foreign_event(Foreign("freeslot", at(day, 17), at(day, 18), transparent=True))
+        add_foreign_event(Foreign("cancelled", at(day, 18), at(day, 19), cancelled=True))
+        add_foreign_event(Foreign("realone", at(day, 19), at(day, 19, 30)))
+        assert busy_in(calendar, at(day, 0), at(day, 23)) == [(at(day, 19), at(day, 19, 30))]
+
+    def test_busy_expands_a_weekly_meeting(
+        self, calendar: Calendar, add_foreign_event: AddForeignEvent
+    ) -> None:
+        first = START.date() + timedelta(days=33)
+        add_foreign_event(Foreign("standup", at(first, 17, 30), at(first, 18), weekly=True))
+        later = first + timedelta(weeks=3)
+        assert busy_in(calendar, at(later, 17), at(later, 19)) == [
+            (at(later, 17, 30), at(later, 18))
+        ]
+        # and not on the days in between
+        assert busy_in(calendar, at(later, 17) - timedelta(days=2), at(later, 19)) == [
+            (at(later, 17, 30), at(later, 18))
+        ]
+
+    def test_busy_keeps_a_weekly_meeting_on_the_wall_clock_across_dst(
+        self, calendar: Calendar, add_foreign_event: AddForeignEvent
+    ) -> None:
+        first = date(2026, 3, 23)  # Berlin switches to summer time on Sunday 29 March
+        add_foreign_event(Foreign("standupdst", at(first, 9), at(first, 9, 15), weekly=True))
+        later = first + timedelta(weeks=2)
+        assert busy_in(calendar, at(later, 8), at(later, 12)) == [(at(later, 9), at(later, 9, 15))]
+
+    def test_busy_of_an_empty_window_is_empty(
+        self, calendar: Calendar, add_foreign_event: AddForeignEvent
+    ) -> None:
+        day = START.date() + timedelta(days=34)
+        add_foreign_event(Foreign("othertime", at(day, 10), at(day, 11)))
+        assert busy_in(calendar, at(day, 12), at(day, 20)) == []
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
+
+
+def busy_in(calendar: Calendar, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """``calendar.busy(start, end)`` checked for aware pairs, clipped to the window (the
+    contract says which times are taken, not whether a backend clips) and sorted."""
+    out = []
+    for s, e in calendar.busy(start, end):
+        assert s.tzinfo is not None and e.tzinfo is not None, "busy times must be aware"
+        assert s < end and e > start, f"{s}-{e} lies outside {start}-{end}"
+        out.append((max(s, start), min(e, end)))
+    return sorted(out)

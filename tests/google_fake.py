@@ -10,7 +10,9 @@ It serves the real google-api-python-client (static discovery documents) over pl
   ``privateExtendedProperty`` filters, ``nextSyncToken`` on the last page, ``syncToken``
   incremental listing including cancelled entries, 410 for an unknown or expired token, 400 for
   a filter combined with ``syncToken``). Cancelled entries in a listing carry only id, etag and
-  status ("only the id field is guaranteed").
+  status ("only the id field is guaranteed"). ``singleEvents=true`` expands a recurring event's
+  ``recurrence`` RRULEs into instances (id ``{id}_{UTC start}``, ``recurringEventId``), in the
+  event's ``timeZone``, so ``timeMin``/``timeMax`` select occurrences.
 - People v1, ``{url}people/``: ``v1/people/me/connections`` with ``personFields`` (required; only
   those fields are returned), ``pageSize`` (<= 1000, default 100), ``pageToken``,
   ``requestSyncToken``, ``syncToken`` (changes only; deleted contacts as ``metadata.deleted``;
@@ -41,12 +43,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrulestr
 
 EVENT_ID = re.compile(r"[0-9a-v]{5,1024}")
 SYNC_FORBIDDEN = (
@@ -290,23 +294,33 @@ class FakeGoogle:
     def ui_create(
         self,
         summary: str,
-        start: datetime,
-        end: datetime,
+        start: datetime | date,
+        end: datetime | date,
         calendar_id: str = "primary",
         event_id: str | None = None,
+        *,
+        transparent: bool = False,
+        recurrence: list[str] | None = None,
     ) -> str:
-        """An event of the person's own (not syncsvc's); a server-chosen id by default."""
+        """An event of the person's own (not syncsvc's); a server-chosen id by default.
+
+        Dates (not datetimes) make an all-day event; ``transparent`` marks it free;
+        ``recurrence`` (e.g. ``["RRULE:FREQ=WEEKLY"]``) repeats it in its start's zone."""
         with self.lock:
             eid = event_id or secrets.token_hex(13)  # 0-9a-f: valid base32hex
-            ev = {
+            ev: dict[str, Any] = {
                 "kind": "calendar#event",
                 "id": eid,
                 "status": "confirmed",
                 "summary": summary,
                 "created": _now(),
-                "start": {"dateTime": start.isoformat()},
-                "end": {"dateTime": end.isoformat()},
+                "start": _when(start, with_zone=bool(recurrence)),
+                "end": _when(end, with_zone=bool(recurrence)),
             }
+            if transparent:
+                ev["transparency"] = "transparent"
+            if recurrence:
+                ev["recurrence"] = list(recurrence)
             self.calendars[calendar_id][eid] = ev
             self._touch(ev)
             return eid
@@ -542,6 +556,8 @@ class FakeGoogle:
         else:
             show_deleted = seen.param("showDeleted") == "true"
             filters = [f.split("=", 1) for f in seen.query.get("privateExtendedProperty", [])]
+            if seen.param("singleEvents") == "true":
+                events = [i for e in events for i in _instances(e, seen.param("timeMax"))]
             chosen = [
                 e
                 for e in events
@@ -688,6 +704,49 @@ def _in_range(ev: dict[str, Any], time_min: str | None, time_max: str | None) ->
     if time_min and end is not None and end <= datetime.fromisoformat(time_min):
         return False
     return not (time_max and start is not None and start >= datetime.fromisoformat(time_max))
+
+
+def _when(value: datetime | date, with_zone: bool) -> dict[str, str]:
+    """An event time as the API stores it; a recurring event also keeps its zone's name."""
+    if not isinstance(value, datetime):
+        return {"date": value.isoformat()}
+    out = {"dateTime": value.isoformat()}
+    if with_zone and isinstance(value.tzinfo, ZoneInfo):
+        out["timeZone"] = value.tzinfo.key
+    return out
+
+
+MAX_INSTANCES = 1000
+
+
+def _instances(ev: dict[str, Any], time_max: str | None) -> list[dict[str, Any]]:
+    """``ev`` itself, or for a recurring timed event its instances (as singleEvents=true),
+    expanded in the event's time zone up to ``time_max`` (at most MAX_INSTANCES)."""
+    rules = [r for r in ev.get("recurrence") or [] if r.upper().startswith("RRULE:")]
+    start_value = (ev.get("start") or {}).get("dateTime")
+    if not rules or not start_value or ev.get("status") == "cancelled":
+        return [ev]
+    zone = ZoneInfo(ev["start"]["timeZone"]) if ev["start"].get("timeZone") else None
+    first = datetime.fromisoformat(start_value.replace("Z", "+00:00"))
+    first = first.astimezone(zone) if zone else first
+    duration = datetime.fromisoformat(ev["end"]["dateTime"].replace("Z", "+00:00")) - first
+    limit = datetime.fromisoformat(time_max) if time_max else None
+    # expand on the wall clock, then attach the zone: a 10:00 meeting stays at 10:00 across DST
+    naive = rrulestr(rules[0][len("RRULE:") :], dtstart=first.replace(tzinfo=None))
+    out: list[dict[str, Any]] = []
+    for n, wall in enumerate(naive):
+        when = wall.replace(tzinfo=first.tzinfo)
+        if n >= MAX_INSTANCES or (limit is not None and when >= limit):
+            break
+        instance = {k: v for k, v in ev.items() if k != "recurrence"}
+        utc = when.astimezone(UTC)
+        instance["id"] = f"{ev['id']}_{utc:%Y%m%dT%H%M%SZ}"
+        instance["recurringEventId"] = ev["id"]
+        instance["originalStartTime"] = dict(ev["start"], dateTime=when.isoformat())
+        instance["start"] = dict(ev["start"], dateTime=when.isoformat())
+        instance["end"] = dict(ev["end"], dateTime=(when + duration).isoformat())
+        out.append(instance)
+    return out
 
 
 def _public(ev: dict[str, Any]) -> dict[str, Any]:

@@ -39,10 +39,22 @@ from syncsvc.errors import (
 )
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.calendar_contract import CalendarContract, by_uid, make_event
+    from tests.calendar_contract import (
+        CalendarContract,
+        Foreign,
+        by_uid,
+        foreign_event_ics,
+        make_event,
+    )
     from tests.radicale_server import PASSWORD, USER, RadicaleServer, radicale_fixture
 except ImportError:  # pragma: no cover
-    from calendar_contract import CalendarContract, by_uid, make_event  # type: ignore[no-redef]
+    from calendar_contract import (  # type: ignore[no-redef]
+        CalendarContract,
+        Foreign,
+        by_uid,
+        foreign_event_ics,
+        make_event,
+    )
     from radicale_server import (  # type: ignore[no-redef]
         PASSWORD,
         USER,
@@ -145,6 +157,13 @@ class TestCaldavContract(CalendarContract):
     def add_foreign(self, phone: Phone) -> Callable[[str], None]:
         def add(uid: str) -> None:
             phone.add_foreign(uid)
+
+        return add
+
+    @pytest.fixture
+    def add_foreign_event(self, phone: Phone) -> Callable[[Foreign], None]:
+        def add(event: Foreign) -> None:
+            phone.cal.add_event(foreign_event_ics(event).decode())
 
         return add
 

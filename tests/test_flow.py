@@ -1,81 +1,99 @@
-"""The whole loop on the local calendar folder: plan, the person writes in the event, sync
-reads it back. Every grammar row of the contract, idempotence, missed, deleted, moved."""
+"""The whole loop on every backend: plan, the person writes in the event, sync reads it back.
+Every grammar row of the contract, idempotence, missed, deleted, moved — on the local folder
+(vdir), on CalDAV (a real Radicale) and on Google (the loopback fake), through one
+:class:`~tests.flow_phones.Phone` per backend that edits as the person's app would."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import icalendar
 import pytest
 
 from syncsvc.app import App, PersonInput
+from syncsvc.calendars.caldav import CaldavCalendar
+from syncsvc.calendars.google import GoogleCalendar
 from syncsvc.clock import FixedClock
+from syncsvc.config import Config
+from syncsvc.google_auth import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
-
-from .conftest import BERLIN, add_people
+from tests.conftest import BERLIN, add_people
+from tests.flow_phones import GooglePhone, Phone, RadicalePhone, VdirPhone
+from tests.google_fake import FakeGoogle, google_fake_fixture
+from tests.radicale_server import PASSWORD, USER, RadicaleServer, radicale_fixture
+from tests.test_caldav import Phone as CaldavPhone
 
 FRIDAY = date(2026, 11, 27)
 MONDAY = date(2026, 11, 30)
 
+radicale = radicale_fixture("module")
+google = google_fake_fixture()
+PASSWORD_ENV = "SYNCSVC_TEST_FLOW_CALDAV_PASSWORD"
 
-class Phone:
-    """The person's calendar app: edits the .ics files in the vdir folder."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+@dataclass
+class Backend:
+    """Apps wired to one calendar backend, and the person's app on that calendar."""
 
-    def path(self, call_id: str) -> Path:
-        return self.folder / f"{call_id}@syncsvc.ics"
+    name: str
+    make_app: Callable[..., App]  # conftest's make_app(**sections), calendar sections added
+    phone: Phone
 
-    def event(self, call_id: str) -> Any:
-        cal = icalendar.Calendar.from_ical(self.path(call_id).read_bytes())
-        return next(c for c in cal.walk("VEVENT"))
 
-    def write(
-        self,
-        call_id: str,
-        notes: str = "",
-        *,
-        html: bool = False,
-        title: str | None = None,
-        start: datetime | None = None,
-        replace_description: str | None = None,
-    ) -> None:
-        path = self.path(call_id)
-        cal = icalendar.Calendar.from_ical(path.read_bytes())
-        ev = next(c for c in cal.walk("VEVENT"))
-        desc = str(ev.get("DESCRIPTION"))
-        if replace_description is not None:
-            desc = replace_description
-        elif html:
-            desc = desc.replace("\n", "<br>") + notes
-        else:
-            desc = desc + notes
-        ev["DESCRIPTION"] = desc
-        if title is not None:
-            ev["SUMMARY"] = title
-        if start is not None:
-            length = ev.decoded("DTEND") - ev.decoded("DTSTART")
-            del ev["DTSTART"]
-            del ev["DTEND"]
-            ev.add("DTSTART", start)
-            ev.add("DTEND", start + length)
-        path.write_bytes(cal.to_ical())
+def _with_calendar(sections: dict[str, Any], calendar: dict[str, Any]) -> dict[str, Any]:
+    return {**sections, "calendar": {**calendar, **sections.get("calendar", {})}}
 
-    def delete(self, call_id: str) -> None:
-        self.path(call_id).unlink()
+
+@pytest.fixture(params=["vdir", "caldav", "google"])
+def backend(
+    request: pytest.FixtureRequest,
+    make_app: Callable[..., App],
+    make_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Backend]:
+    if request.param == "vdir":
+        yield Backend("vdir", make_app, VdirPhone(make_config().calendar_path))
+    elif request.param == "caldav":
+        server: RadicaleServer = request.getfixturevalue("radicale")
+        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+        section = {
+            "backend": "caldav",
+            "url": server.url,
+            "username": USER,
+            "calendar": f"Calls {uuid.uuid4().hex[:8]}",
+            "password_env": PASSWORD_ENV,
+            "timeout_seconds": 5,
+        }
+        probe = CaldavCalendar.from_config(make_config(calendar=section))
+        probe.check()  # create the calendar, so the phone can open it
+        device = CaldavPhone(server, probe._collection_path)
+        probe.close()
+        yield Backend(
+            "caldav", lambda **kw: make_app(**_with_calendar(kw, section)), RadicalePhone(device)
+        )
+        device.client.close()
+    else:
+        fake: FakeGoogle = request.getfixturevalue("google")
+
+        def make(**sections: Any) -> App:
+            app = make_app(**_with_calendar(sections, {"backend": "google"}))
+            service = build_service("calendar", "v3", None, 5, api_endpoint=fake.calendar_endpoint)
+            app._calendar = GoogleCalendar(service, sleep=lambda s: None)
+            return app
+
+        yield Backend("google", make, GooglePhone(fake))
 
 
 @pytest.fixture
-def setup(make_app: Callable[..., App], clock: FixedClock) -> tuple[App, Phone, FixedClock]:
-    app = make_app(calls={"per_day": 3})
+def setup(backend: Backend, clock: FixedClock) -> tuple[App, Phone, FixedClock]:
+    app = backend.make_app(calls={"per_day": 3})
     add_people(app, 6)
     app.set_topic('renewable "energy" policy — Übergang')
-    return app, Phone(app.config.calendar_path), clock
+    return app, backend.phone, clock
 
 
 def todays(app: App, day: date = FRIDAY) -> list[calls_db.Call]:
@@ -86,34 +104,35 @@ def test_plan_writes_one_event_per_call_with_the_question(setup: Any) -> None:
     app, phone, _ = setup
     planned = app.plan()
     assert len(planned) == 3
-    files = sorted(p.name for p in phone.folder.glob("*.ics"))
-    assert files == sorted(f"{c.id}@syncsvc.ics" for c in planned)
+    assert phone.call_ids() == sorted(c.id for c in planned)
     ev = phone.event(planned[0].id)
-    desc = str(ev.get("DESCRIPTION"))
+    desc = ev.description
     assert (
         "Do you know of anyone I might be able to spend 30 minutes talking to about "
         'renewable "energy" policy — Übergang?'
     ) in desc
     assert desc.rstrip().endswith("--- notes (write below this line) ---")
-    assert str(ev.get("SUMMARY")) == f"Call {planned[0].person_name}"
-    assert ev.decoded("DTSTART").tzinfo is not None
-    assert str(ev.get("X-SYNCSVC-CALL")) == planned[0].id
+    assert ev.summary == f"Call {planned[0].person_name}"
+    assert ev.start.tzinfo is not None
+    assert ev.start == planned[0].start
+    assert ev.call_marker == planned[0].id
 
 
 def test_planning_again_writes_nothing_new(setup: Any) -> None:
     app, phone, _ = setup
     first = app.plan()
-    mtimes = {p: p.stat().st_mtime_ns for p in phone.folder.glob("*.ics")}
+    versions = phone.versions()
+    assert len(versions) == 3
     again = app.plan()
     assert [c.id for c in first] == [c.id for c in again]
-    assert {p: p.stat().st_mtime_ns for p in phone.folder.glob("*.ics")} == mtimes
+    assert phone.versions() == versions
 
 
 def test_dry_run_changes_nothing(setup: Any) -> None:
     app, phone, _ = setup
     planned = app.plan(dry_run=True)
     assert len(planned) == 3
-    assert not list(phone.folder.glob("*.ics"))
+    assert phone.call_ids() == []
     assert app.store.conn.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
 
 
@@ -165,6 +184,7 @@ def test_title_check_mark_means_done(setup: Any) -> None:
 
 def test_reschedule_makes_a_retry_on_that_day(setup: Any) -> None:
     app, call = _one(setup, "reschedule tuesday")
+    phone = setup[1]
     assert call.outcome == "rescheduled"
     assert call.follow_up is None
     retry = [
@@ -175,7 +195,7 @@ def test_reschedule_makes_a_retry_on_that_day(setup: Any) -> None:
     assert [(c.kind, c.origin_call, c.outcome) for c in retry] == [("retry", call.id, "planned")]
     # and it is in the calendar after the next sync
     app.sync()
-    assert Phone(app.config.calendar_path).path(retry[0].id).exists()
+    assert phone.has(retry[0].id)
 
 
 def test_later_goes_to_the_next_planning_day(setup: Any) -> None:
@@ -289,7 +309,7 @@ def test_a_deleted_event_counts_as_skipped_and_is_not_written_again(setup: Any) 
     assert calls_db.get(app.store.conn, call.id).outcome == "skipped"  # type: ignore[union-attr]
     app.plan()
     app.sync()
-    assert not phone.path(call.id).exists()
+    assert not phone.has(call.id)
 
 
 def test_a_moved_event_keeps_its_new_time(setup: Any) -> None:
@@ -302,7 +322,7 @@ def test_a_moved_event_keeps_its_new_time(setup: Any) -> None:
     assert got is not None and got.start == new_start and got.outcome == "planned"
     app.set_topic("something else entirely")
     app.sync()
-    assert phone.event(call.id).decoded("DTSTART") == new_start
+    assert phone.event(call.id).start == new_start
 
 
 def test_a_new_topic_refreshes_untouched_future_events_only(setup: Any) -> None:
@@ -312,15 +332,24 @@ def test_a_new_topic_refreshes_untouched_future_events_only(setup: Any) -> None:
     app.sync()
     app.set_topic("urban farming")
     app.sync()
-    assert "urban farming" in str(phone.event(b.id).get("DESCRIPTION"))
-    desc_a = str(phone.event(a.id).get("DESCRIPTION"))
+    assert "urban farming" in phone.event(b.id).description
+    desc_a = phone.event(a.id).description
     assert "my own words" in desc_a and "urban farming" not in desc_a
 
 
 def test_a_quiet_poll_rebuilds_nothing_and_writes_nothing(
-    setup: Any, monkeypatch: pytest.MonkeyPatch
+    setup: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     from syncsvc import sync as calendar_sync
+
+    if backend.name == "google":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="Google hands out a new nextSyncToken on every listing: storing it "
+                "changes the store's change mark, so the next poll rebuilds every future event",
+            )
+        )
 
     app, _phone, _clock = setup
     app.plan()
@@ -341,16 +370,16 @@ def test_a_quiet_poll_rebuilds_nothing_and_writes_nothing(
 
 
 def test_a_topic_set_by_another_process_reaches_the_daemons_next_poll(
-    setup: Any, make_app: Callable[..., App]
+    setup: Any, backend: Backend
 ) -> None:
     daemon, phone, _clock = setup
     planned = daemon.plan()
     daemon.sync()
     daemon.sync()  # quiet: the next poll would skip the refresh if nothing changed
-    make_app(calls={"per_day": 3}).set_topic("urban farming")  # `syncsvc topic` meanwhile
+    backend.make_app(calls={"per_day": 3}).set_topic("urban farming")  # `syncsvc topic`
     daemon.sync()
     for call in planned:
-        assert "urban farming" in str(phone.event(call.id).get("DESCRIPTION"))
+        assert "urban farming" in phone.event(call.id).description
 
 
 def test_a_store_reopened_between_polls_refreshes(
@@ -367,14 +396,14 @@ def test_a_store_reopened_between_polls_refreshes(
     with app.store.tx() as conn:
         conn.execute("UPDATE people SET org = 'Acme Wind' WHERE id = ?", (call.person_id,))
     app.sync()
-    assert "Acme Wind" in str(phone.event(call.id).get("DESCRIPTION"))
+    assert "Acme Wind" in phone.event(call.id).description
 
 
-def test_without_a_topic_the_question_still_reads_well(make_app: Callable[..., App]) -> None:
-    app = make_app()
+def test_without_a_topic_the_question_still_reads_well(backend: Backend) -> None:
+    app = backend.make_app()
     add_people(app, 1)
     call = app.plan()[0]
-    desc = str(Phone(app.config.calendar_path).event(call.id).get("DESCRIPTION"))
+    desc = backend.phone.event(call.id).description
     assert "talking to about the field you want to explore?" in desc
     assert "syncsvc topic" in desc
 
@@ -419,9 +448,9 @@ def test_crash_between_remote_write_and_local_commit_doubles_nothing(
     with pytest.raises(KeyboardInterrupt):
         app.plan()
     monkeypatch.setattr(sync_mod.calls_db, "upsert_event_state", real)
-    assert len(list(phone.folder.glob("*.ics"))) == 1
+    assert len(phone.call_ids()) == 1
     app.sync()
-    assert len(list(phone.folder.glob("*.ics"))) == 3
+    assert len(phone.call_ids()) == 3
     states = app.store.conn.execute("SELECT state, count(*) FROM calendar_events GROUP BY state")
     assert dict(states.fetchall()) == {"written": 3}
 
@@ -438,21 +467,16 @@ def test_plan_within_days_range(setup: Any) -> None:
 def test_an_app_that_drops_our_x_property_is_still_read(setup: Any) -> None:
     app, phone, _ = setup
     call = app.plan()[0]
-    path = phone.path(call.id)
-    cal = icalendar.Calendar.from_ical(path.read_bytes())
-    ev = next(c for c in cal.walk("VEVENT"))
-    del ev["X-SYNCSVC-CALL"]
-    ev["DESCRIPTION"] = str(ev["DESCRIPTION"]) + "done\nGood talk"
-    path.write_bytes(cal.to_ical())
+    phone.drop_marker(call.id, "done\nGood talk")
     app.sync()
     got = calls_db.get(app.store.conn, call.id)
     assert got is not None and got.outcome == "done" and got.notes == "done\nGood talk"
 
 
 def test_a_win_plans_one_update_call_to_everyone_in_the_referral_chain(
-    make_app: Callable[..., App], clock: FixedClock
+    backend: Backend, clock: FixedClock
 ) -> None:
-    app = make_app(calls={"per_day": 3})
+    app = backend.make_app(calls={"per_day": 3})
     add_people(app, 5, prefix="Other")
     a = app.add_person(PersonInput(name="Ana First", emails=["ana@example.org"]))
     b = app.add_person(
@@ -461,7 +485,7 @@ def test_a_win_plans_one_update_call_to_everyone_in_the_referral_chain(
     c = app.add_person(
         PersonInput(name="Cleo Third", emails=["cleo@example.org"], referred_by="ben@example.org")
     )
-    phone = Phone(app.config.calendar_path)
+    phone = backend.phone
     with app.store.tx() as conn:  # Cleo is called on Friday
         calls_db.insert(
             conn,
@@ -480,7 +504,7 @@ def test_a_win_plans_one_update_call_to_everyone_in_the_referral_chain(
     monday = app.plan(MONDAY)
     updates = {x.person_id: x for x in monday if x.kind == "follow_up"}
     assert set(updates) == {a, b, c}
-    desc = str(phone.event(updates[a].id).get("DESCRIPTION"))
+    desc = phone.event(updates[a].id).description
     assert "Tell them: got an interview at Acme" in desc
     # once: the next days plan no more update calls, and re-reading the note adds none
     app.sync()

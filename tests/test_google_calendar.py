@@ -24,10 +24,10 @@ from syncsvc.errors import (
 from syncsvc.google_auth import build_service
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.calendar_contract import CalendarContract
+    from tests.calendar_contract import CalendarContract, Foreign
     from tests.google_fake import FakeGoogle, google_fake_fixture
 except ModuleNotFoundError:
-    from calendar_contract import CalendarContract  # type: ignore[no-redef]
+    from calendar_contract import CalendarContract, Foreign  # type: ignore[no-redef]
     from google_fake import FakeGoogle, google_fake_fixture  # type: ignore[no-redef]
 
 google = google_fake_fixture()
@@ -95,6 +95,22 @@ class TestGoogleContract(CalendarContract):
         def add(uid: str) -> None:
             start = datetime(2026, 6, 20, 9, tzinfo=ZONE)
             google.ui_create(f"Dentist {uid}", start, start + timedelta(hours=1), event_id=uid)
+
+        return add
+
+    @pytest.fixture
+    def add_foreign_event(self, google: FakeGoogle) -> Callable[[Foreign], None]:
+        def add(event: Foreign) -> None:
+            google.ui_create(
+                event.summary,
+                event.start,
+                event.end,
+                event_id=event.uid,
+                transparent=event.transparent,
+                recurrence=["RRULE:FREQ=WEEKLY"] if event.weekly else None,
+            )
+            if event.cancelled:
+                google.ui_delete(event.uid)
 
         return add
 

@@ -21,7 +21,15 @@ from syncsvc.calendars import ics
 from syncsvc.calendars.base import CallEvent, RemoteEvent
 from syncsvc.calendars.vdir import VdirCalendar
 from syncsvc.errors import BackendError, ConflictError, NotFoundError
-from tests.calendar_contract import AddForeign, CalendarContract, EditRemote, make_event
+from tests.calendar_contract import (
+    AddForeign,
+    AddForeignEvent,
+    CalendarContract,
+    EditRemote,
+    Foreign,
+    foreign_event_ics,
+    make_event,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -99,6 +107,14 @@ class TestVdirContract(CalendarContract):
         def add(uid: str) -> None:
             calendar.path.mkdir(parents=True, exist_ok=True)
             (calendar.path / f"{uid}.ics").write_bytes(foreign_ics(uid))
+
+        return add
+
+    @pytest.fixture
+    def add_foreign_event(self, calendar: VdirCalendar) -> AddForeignEvent:
+        def add(event: Foreign) -> None:
+            calendar.path.mkdir(parents=True, exist_ok=True)
+            write_atomically(calendar.path / f"{event.uid}.ics", foreign_event_ics(event))
 
         return add
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from uuid import uuid4
 from xml.sax.saxutils import escape
@@ -46,7 +46,7 @@ from syncsvc.errors import (
 )
 
 if TYPE_CHECKING:
-    from caldav import DAVClient
+    from caldav.davclient import DAVClient
     from caldav.response import DAVResponse
 
     from syncsvc.config import Config
@@ -551,7 +551,7 @@ class CaldavCalendar(Calendar):
     def _get_client(self) -> DAVClient:
         if self._client is None:
             with self._translate("connecting"):
-                from caldav import DAVClient
+                from caldav.davclient import DAVClient
 
                 self._client = DAVClient(
                     url=self.url,
@@ -636,7 +636,8 @@ class CaldavCalendar(Calendar):
             hdrs["Content-Type"] = XML_TYPE
         try:
             with self._translate(what):
-                return client.request(url, method, body or "", hdrs)
+                # caldav annotates body as str, but its to_wire() sends bytes unchanged
+                return client.request(url, method, cast("str", body or ""), hdrs)
         except _Forbidden:
             if sync_token:  # Radicale: 403 with DAV:valid-sync-token
                 raise _InvalidToken() from None

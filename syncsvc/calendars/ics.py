@@ -117,7 +117,7 @@ def _our_vevent(components: list[Component]) -> Component | None:
         if _is_ours(vevent)
     ]
     masters = [vevent for vevent in ours if vevent.get("RECURRENCE-ID") is None]
-    return (masters or ours or [None])[0]
+    return next(iter(masters or ours), None)
 
 
 def _text(value: Any) -> str:

@@ -108,7 +108,8 @@ def on_day(conn: sqlite3.Connection, day: date) -> list[Call]:
 def history(
     conn: sqlite3.Connection, *, person_id: int | None = None, since: date | None = None
 ) -> Iterator[Call]:
-    where, args = [], []
+    where: list[str] = []
+    args: list[int | str] = []
     if person_id is not None:
         where.append("c.person_id = ?")
         args.append(person_id)

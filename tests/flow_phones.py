@@ -1,0 +1,266 @@
+"""The person's calendar app on each backend, for the end-to-end flow tests (tests/test_flow.py).
+
+Why one interface: a flow (plan → the person writes in the event → sync → next plan) is the
+same story on every backend; only *how the person edits* differs — rewrite the .ics file in the
+vdir folder, save through an independent CalDAV client (the phone), or type in Google's web UI
+(HTML descriptions) on the fake. :class:`Phone` names the few things a flow does; each backend
+implements four primitives, and ``write`` (append notes, retitle, move) is shared.
+
+Events are addressed by syncsvc's call id (the uid is ``{call_id}@syncsvc``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+
+from syncsvc.calendars.google import CALL_KEY, event_id, parse_when
+from syncsvc.sync import uid_for
+from syncsvc.text import html_to_text
+from tests.google_fake import FakeGoogle, _web_html
+from tests.test_caldav import Phone as CaldavPhone
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One of syncsvc's events as the person's app shows it."""
+
+    description: str  # as text (Google's HTML converted, as the web UI displays it)
+    summary: str
+    start: datetime
+    end: datetime
+    call_marker: str | None  # the call id syncsvc tagged it with (X-property / private prop)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What the person changes; None: left as it is."""
+
+    description: str | None = None
+    html: bool = False  # the description is HTML already (as Google's web editor stores it)
+    summary: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class Phone(ABC):
+    """What a flow test does to the calendar, acting as the person, outside syncsvc."""
+
+    @abstractmethod
+    def call_ids(self) -> list[str]:
+        """Every event now in the calendar (not deleted): syncsvc's by call id, anything
+        else by its own uid, so a stray event shows up in an assertion."""
+
+    @abstractmethod
+    def versions(self) -> dict[str, str]:
+        """call id -> something that changes whenever the event is rewritten (etag, mtime)."""
+
+    @abstractmethod
+    def event(self, call_id: str) -> Seen: ...
+
+    @abstractmethod
+    def save(self, call_id: str, edit: Edit) -> None:
+        """Store the person's edit of the event."""
+
+    @abstractmethod
+    def delete(self, call_id: str) -> None: ...
+
+    def drop_marker(self, call_id: str, notes: str) -> None:
+        """An app that drops syncsvc's X-property while the person appends ``notes``."""
+        pytest.skip(f"{type(self).__name__}: no app can drop this backend's call marker")
+
+    def has(self, call_id: str) -> bool:
+        return call_id in self.call_ids()
+
+    def write(
+        self,
+        call_id: str,
+        notes: str = "",
+        *,
+        html: bool = False,
+        title: str | None = None,
+        start: datetime | None = None,
+        replace_description: str | None = None,
+    ) -> None:
+        """The person types ``notes`` below the marker (``html``: the app stores the whole
+        description as HTML, ``notes`` being HTML already), or retitles or moves the event."""
+        seen = self.event(call_id)
+        description: str | None = None
+        if replace_description is not None:
+            description = replace_description
+        elif html:
+            description = seen.description.replace("\n", "<br>") + notes
+        elif notes:
+            description = self._appended(seen.description, notes)
+        end = start + (seen.end - seen.start) if start is not None else None
+        self.save(call_id, Edit(description, html, title, start, end))
+
+    def _appended(self, description: str, notes: str) -> str:
+        return description + notes
+
+
+# ------------------------------------------------------------------------------------- vdir
+
+
+def _vevent(data: bytes) -> Any:
+    return next(iter(icalendar.Calendar.from_ical(data).walk("VEVENT")))
+
+
+def _seen_ics(vevent: Any) -> Seen:
+    marker = vevent.get("X-SYNCSVC-CALL")
+    return Seen(
+        description=str(vevent.get("DESCRIPTION", "")),
+        summary=str(vevent.get("SUMMARY", "")),
+        start=vevent.decoded("DTSTART"),
+        end=vevent.decoded("DTEND"),
+        call_marker=str(marker) if marker is not None else None,
+    )
+
+
+def _edit_ics(vevent: Any, edit: Edit) -> None:
+    if edit.description is not None:
+        vevent["DESCRIPTION"] = edit.description
+    if edit.summary is not None:
+        vevent["SUMMARY"] = edit.summary
+    for name, value in (("DTSTART", edit.start), ("DTEND", edit.end)):
+        if value is not None:
+            vevent.pop(name, None)
+            vevent.add(name, value)
+
+
+class VdirPhone(Phone):
+    """A calendar app on the local folder (khal, or one syncing it): rewrites the .ics."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, call_id: str) -> Path:
+        return self.folder / f"{uid_for(call_id)}.ics"
+
+    def call_ids(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.name.removesuffix("@syncsvc.ics") for p in self.folder.glob("*.ics"))
+
+    def versions(self) -> dict[str, str]:
+        return {c: str(self.path(c).stat().st_mtime_ns) for c in self.call_ids()}
+
+    def event(self, call_id: str) -> Seen:
+        return _seen_ics(_vevent(self.path(call_id).read_bytes()))
+
+    def save(self, call_id: str, edit: Edit) -> None:
+        path = self.path(call_id)
+        cal = icalendar.Calendar.from_ical(path.read_bytes())
+        _edit_ics(next(iter(cal.walk("VEVENT"))), edit)
+        path.write_bytes(cal.to_ical())
+
+    def delete(self, call_id: str) -> None:
+        self.path(call_id).unlink()
+
+    def drop_marker(self, call_id: str, notes: str) -> None:
+        path = self.path(call_id)
+        cal = icalendar.Calendar.from_ical(path.read_bytes())
+        vevent = next(iter(cal.walk("VEVENT")))
+        del vevent["X-SYNCSVC-CALL"]
+        vevent["DESCRIPTION"] = str(vevent["DESCRIPTION"]) + notes
+        path.write_bytes(cal.to_ical())
+
+
+# ------------------------------------------------------------------------------------ CalDAV
+
+
+class RadicalePhone(Phone):
+    """The person's phone: an independent caldav client on the Radicale collection."""
+
+    def __init__(self, phone: CaldavPhone) -> None:
+        self.phone = phone
+
+    def call_ids(self) -> list[str]:
+        return sorted(u.removesuffix("@syncsvc") for u in self.phone.uids())
+
+    def versions(self) -> dict[str, str]:
+        return {c: self.phone.etag(uid_for(c)) for c in self.call_ids()}
+
+    def event(self, call_id: str) -> Seen:
+        return _seen_ics(self.phone.event(uid_for(call_id)).icalendar_component)
+
+    def save(self, call_id: str, edit: Edit) -> None:
+        self.phone.edit(
+            uid_for(call_id),
+            description=edit.description,
+            summary=edit.summary,
+            start=edit.start,
+            end=edit.end,
+        )
+
+    def delete(self, call_id: str) -> None:
+        self.phone.edit(uid_for(call_id), delete=True)
+
+    def drop_marker(self, call_id: str, notes: str) -> None:
+        obj = self.phone.event(uid_for(call_id))
+        cal = icalendar.Calendar.from_ical(obj.data)
+        vevent = next(iter(cal.walk("VEVENT")))
+        del vevent["X-SYNCSVC-CALL"]
+        vevent["DESCRIPTION"] = str(vevent["DESCRIPTION"]) + notes
+        obj.data = cal.to_ical().decode()
+        obj.save()
+
+
+# ------------------------------------------------------------------------------------ Google
+
+
+class GooglePhone(Phone):
+    """Google Calendar's web UI on the fake: descriptions are stored as HTML."""
+
+    def __init__(self, google: FakeGoogle) -> None:
+        self.google = google
+
+    def _events(self) -> dict[str, dict[str, Any]]:
+        """Events not deleted: syncsvc's by call id, others by event id."""
+        out = {}
+        for ev in self.google.events():
+            private = (ev.get("extendedProperties") or {}).get("private") or {}
+            out[str(private.get(CALL_KEY, ev["id"]))] = ev
+        return out
+
+    def call_ids(self) -> list[str]:
+        return sorted(self._events())
+
+    def versions(self) -> dict[str, str]:
+        return {c: str(ev["etag"]) for c, ev in self._events().items()}
+
+    def event(self, call_id: str) -> Seen:
+        ev = self.google.event(event_id(uid_for(call_id)))
+        start, end = parse_when(ev["start"]), parse_when(ev["end"])
+        assert start is not None and end is not None
+        private = (ev.get("extendedProperties") or {}).get("private") or {}
+        return Seen(
+            description=html_to_text(str(ev.get("description", ""))),
+            summary=str(ev.get("summary", "")),
+            start=start,
+            end=end,
+            call_marker=private.get(CALL_KEY),
+        )
+
+    def _appended(self, description: str, notes: str) -> str:
+        # the web editor starts typed notes on a new line below the marker
+        return description.rstrip("\n") + "\n" + notes
+
+    def save(self, call_id: str, edit: Edit) -> None:
+        eid = event_id(uid_for(call_id))
+        description = edit.description
+        if description is not None and not edit.html:
+            description = _web_html(description)
+        if description is not None or edit.summary is not None:
+            self.google.ui_edit(eid, description=description, summary=edit.summary)
+        if edit.start is not None and edit.end is not None:
+            self.google.ui_move(eid, edit.start, edit.end)
+
+    def delete(self, call_id: str) -> None:
+        self.google.ui_delete(event_id(uid_for(call_id)))
