@@ -108,7 +108,8 @@ def on_day(conn: sqlite3.Connection, day: date) -> list[Call]:
 def history(
     conn: sqlite3.Connection, *, person_id: int | None = None, since: date | None = None
 ) -> Iterator[Call]:
-    where, args = [], []
+    where: list[str] = []
+    args: list[object] = []
     if person_id is not None:
         where.append("c.person_id = ?")
         args.append(person_id)
@@ -330,9 +331,10 @@ def unwritten(conn: sqlite3.Connection, calendar: str) -> list[str]:
 
 def refreshable(
     conn: sqlite3.Connection, calendar: str, after: datetime
-) -> list[tuple[str, str | None, str | None]]:
+) -> list[tuple[str, str, str | None]]:
     """(call id, etag, text written) of open calls starting after ``after`` whose event we
-    wrote and the person has not touched: their text may be rewritten."""
+    wrote and the person has not touched: their text may be rewritten. (A written event
+    always has an etag; a missing one reads as "", as in ``known_etags``.)"""
     rows = conn.execute(
         """SELECT c.id, e.etag, e.written FROM calls c
            JOIN calendar_events e ON e.call_id = c.id AND e.calendar = ?
@@ -340,7 +342,7 @@ def refreshable(
              AND c.notes_hash IS NULL AND c.start_at > ?""",
         (calendar, after.isoformat()),
     )
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [(r[0], r[1] or "", r[2]) for r in rows]
 
 
 def mark_edited(conn: sqlite3.Connection, calendar: str, call_id: str) -> None:
