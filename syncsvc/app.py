@@ -156,13 +156,7 @@ class App:
                 gone = list(page.deleted)
                 if page.full:
                     present = {c.uid for c in page.cards}
-                    gone += [
-                        r[0]
-                        for r in conn.execute(
-                            "SELECT ext_id FROM source_ids WHERE source = 'google'"
-                        )
-                        if r[0] not in present
-                    ]
+                    gone += [e for e in people_db.ext_ids(conn, "google") if e not in present]
                 for resource in gone:
                     people_db.mark_removed_at_source(conn, "google", resource)
                 self.store.set_token(scope, page.sync_token)
@@ -194,9 +188,7 @@ class App:
             _, person_id = merge_card(conn, card, source="manual", region=self.region)
             people_db.update_fields(conn, person_id, note=person.note)
             if referrer is not None and referrer != person_id:
-                conn.execute(
-                    "UPDATE people SET referred_by = ? WHERE id = ?", (referrer, person_id)
-                )
+                people_db.set_referrer(conn, person_id, referrer)
         return person_id
 
     def people(self, search: str | None = None) -> Iterator[people_db.Person]:
@@ -234,11 +226,11 @@ class App:
 
     # ------------------------------------------------------------------ planning
     def plan(
-        self, first: date | None = None, days: int = 1, *, dry_run: bool = False, write: bool = True
+        self, first: date | None = None, days: int = 1, *, dry_run: bool = False
     ) -> list[calls_db.Call]:
         """Plan ``days`` planning days from ``first`` (default: today, or the next planning
         day once today's window has passed) and write the calls to the calendar."""
-        from syncsvc import planner
+        from syncsvc import planner, scheduling
 
         if days < 1:
             raise UsageError("--days must be at least 1")
@@ -252,16 +244,15 @@ class App:
             try:
                 with store.tx() as conn:
                     for day in day_list:
-                        planner.plan_day(conn, cfg, day, store.install_id, busy.get(day))
+                        scheduling.plan_day(conn, cfg, day, store.install_id, busy.get(day))
                         planned += calls_db.on_day(conn, day)
                     if dry_run:
                         raise _DryRun
             except _DryRun:
                 return planned
-            if write:
-                from syncsvc import sync as calendar_sync
+            from syncsvc import sync as calendar_sync
 
-                calendar_sync.push(store, self.calendar, self.config, self.now())
+            calendar_sync.push(store, self.calendar, self.config, self.now())
         return planned
 
     def _busy(self, days: list[date]) -> dict[date, list[tuple[datetime, datetime]]]:

@@ -42,7 +42,6 @@ from syncsvc.errors import (
     SyncsvcError,
     UnreachableError,
 )
-from syncsvc.log import setup_logging
 
 __all__ = [
     "BACKOFF_BASE",
@@ -52,7 +51,6 @@ __all__ = [
     "backoff_delay",
     "next_daily",
     "run",
-    "setup_logging",
 ]
 
 BACKOFF_BASE = 30.0  # seconds before the first retry of a failed job

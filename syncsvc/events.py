@@ -194,18 +194,16 @@ def user_text(description: str, generated: str | None = None) -> str:
 
     HTML a calendar app added is converted to text first. If the marker line is gone, the
     lines of ``description`` that are not part of ``generated`` (the text syncsvc wrote), or
-    "" without it. Never raises.
+    "" without it. Never raises: ``html_to_text`` never raises on a ``str``, and neither
+    does anything else here.
     """
-    try:
-        text = _as_text(description)
-        match = MARKER_RE.search(text)
-        if match is not None:
-            return text[match.end() :].strip()
-        if not generated:
-            return ""
-        return _added_lines(text, _as_text(generated))
-    except Exception:
+    text = _as_text(description)
+    match = MARKER_RE.search(text)
+    if match is not None:
+        return text[match.end() :].strip()
+    if not generated:
         return ""
+    return _added_lines(text, _as_text(generated))
 
 
 def _as_text(value: object) -> str:

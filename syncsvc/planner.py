@@ -7,20 +7,20 @@ first, then those called fewest times and longest ago, ties in a stable shuffled
 Nobody has two open calls; nobody is called twice in a day; planning a day again changes
 nothing.
 
-Times come from the config and an injected clock; every query is indexed, so planning a
-day does not load the whole name list.
+A pure function of facts and a clock: the store (``store/planning.py``) gathers the facts
+for a day — with indexed, LIMITed queries, so planning does not load the whole name list —
+this module decides, and the store records the decision (``syncsvc/scheduling.py`` runs the
+three in one transaction). Nothing here reads or writes the database.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from syncsvc.config import CallsConfig
-from syncsvc.store import calls as calls_db
 
 RETRY_AFTER_DAYS = 2  # "a few days": a no-answer on Monday is tried again from Wednesday
 MAX_RETRIES = 2  # consecutive retries of one call before the person goes back to the rotation
@@ -32,6 +32,55 @@ class Pick:
     kind: str  # rotation | referral | retry | follow_up
     origin_call: str | None = None
     win_call: str | None = None  # an update call telling them about this call's win
+
+
+@dataclass(frozen=True)
+class Due:
+    """A call an earlier call asks for: ``call_id`` is the follow-up's origin, or the win an
+    update call tells ``person_id`` about."""
+
+    person_id: int
+    call_id: str
+
+
+@dataclass(frozen=True)
+class RetryCandidate:
+    """A call not answered (or missed) long enough ago, and how many retries in a row led
+    to it (counted up to ``MAX_RETRIES + 1``)."""
+
+    person_id: int
+    call_id: str
+    depth: int
+
+
+@dataclass(frozen=True)
+class PlanningFacts:
+    """What the store knows that planning ``day`` depends on; each lane in its order.
+
+    ``rotation`` holds free people only (no open call, no call that day, no fresh no-answer),
+    at least twice as many as calls still wanted; ``not_free`` holds the people with an open
+    call or a call on ``day`` (the lanes before the rotation are not filtered by the store).
+    """
+
+    day: date
+    taken: tuple[tuple[datetime, datetime], ...] = ()  # the day's existing calls
+    follow_ups: tuple[Due, ...] = ()
+    updates: tuple[Due, ...] = ()
+    referrals: tuple[int, ...] = ()
+    retries: tuple[RetryCandidate, ...] = ()
+    rotation: tuple[int, ...] = ()
+    not_free: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class NewCall:
+    """A call to insert: who, why, when."""
+
+    call_id: str
+    day: date
+    start: datetime
+    end: datetime
+    pick: Pick
 
 
 # ------------------------------------------------------------------------------ days
@@ -99,112 +148,35 @@ def slots(cfg: CallsConfig, day: date) -> list[tuple[datetime, datetime]]:
 
 
 # ------------------------------------------------------------------------------ choosing
-def _free(conn: sqlite3.Connection, person_id: int, day: date, chosen: set[int]) -> bool:
-    if person_id in chosen:
-        return False
-    row = conn.execute(
-        "SELECT 1 FROM calls WHERE person_id = ? AND (outcome = 'planned' OR day = ?) LIMIT 1",
-        (person_id, day.isoformat()),
-    ).fetchone()
-    return row is None
+def retry_cutoff(day: date) -> date:
+    """A no-answer or missed call on this day or before may be retried on ``day``; a later
+    one keeps the person out of the rotation until then."""
+    return day - timedelta(days=RETRY_AFTER_DAYS)
 
 
-def _follow_ups(conn: sqlite3.Connection, day: date) -> list[Pick]:
-    rows = conn.execute(
-        """SELECT c.id, c.person_id FROM calls c
-           WHERE c.follow_up IS NOT NULL AND c.follow_up <= ?
-             AND NOT EXISTS (SELECT 1 FROM calls f
-                             WHERE f.origin_call = c.id AND f.kind = 'follow_up')
-           ORDER BY c.follow_up, c.id""",
-        (day.isoformat(),),
+def rotation_limit(wanted: int) -> int:
+    """Rotation candidates the store must supply for ``wanted`` calls: the earlier lanes
+    can take at most ``wanted - 1`` people who might also be first in the rotation."""
+    return 2 * wanted
+
+
+def choose(facts: PlanningFacts, wanted: int) -> list[Pick]:
+    """Up to ``wanted`` people for ``facts.day``, in lane order; nobody twice, nobody who
+    is not free."""
+    lanes: tuple[Sequence[Pick], ...] = (
+        [Pick(d.person_id, "follow_up", d.call_id) for d in facts.follow_ups],
+        [Pick(d.person_id, "follow_up", win_call=d.call_id) for d in facts.updates],
+        [Pick(person_id, "referral") for person_id in facts.referrals],
+        [Pick(r.person_id, "retry", r.call_id) for r in facts.retries if r.depth < MAX_RETRIES],
+        [Pick(person_id, "rotation") for person_id in facts.rotation],
     )
-    return [Pick(r[1], "follow_up", r[0]) for r in rows]
-
-
-def _updates(conn: sqlite3.Connection) -> list[Pick]:
-    """People to thank and tell about a win their referral led to (kind follow_up)."""
-    rows = conn.execute(
-        """SELECT u.win_call, u.person_id FROM updates u JOIN calls w ON w.id = u.win_call
-           WHERE u.call_id IS NULL ORDER BY w.day, u.win_call, u.person_id"""
-    )
-    return [Pick(r[1], "follow_up", win_call=r[0]) for r in rows]
-
-
-def _referrals(conn: sqlite3.Connection) -> list[Pick]:
-    # "+rotation_key": use the small referred_by index, not the rotation index over everyone
-    rows = conn.execute(
-        """SELECT id FROM people WHERE referred_by IS NOT NULL AND +rotation_key = ''
-             AND removed_at_source IS NULL
-           ORDER BY added_at, id"""
-    )
-    return [Pick(r[0], "referral") for r in rows]
-
-
-def _retries(conn: sqlite3.Connection, day: date) -> list[Pick]:
-    cutoff = (day - timedelta(days=RETRY_AFTER_DAYS)).isoformat()
-    rows = conn.execute(
-        """SELECT c.id, c.person_id FROM calls c
-           WHERE c.outcome IN ('no_answer', 'missed') AND c.day <= ?
-             AND NOT EXISTS (SELECT 1 FROM calls f WHERE f.origin_call = c.id AND f.kind = 'retry')
-             AND NOT EXISTS (SELECT 1 FROM calls later
-                             WHERE later.person_id = c.person_id AND later.day > c.day)
-           ORDER BY c.day, c.id""",
-        (cutoff,),
-    )
-    return [Pick(r[1], "retry", r[0]) for r in rows if _retry_depth(conn, r[0]) < MAX_RETRIES]
-
-
-def _retry_depth(conn: sqlite3.Connection, call_id: str) -> int:
-    """How many retries in a row led to this call."""
-    depth = 0
-    current: str | None = call_id
-    while current is not None and depth <= MAX_RETRIES:
-        row = conn.execute(
-            "SELECT kind, origin_call FROM calls WHERE id = ?", (current,)
-        ).fetchone()
-        if row is None or row[0] != "retry":
-            break
-        depth += 1
-        current = row[1]
-    return depth
-
-
-def _rotation(conn: sqlite3.Connection, day: date, limit: int) -> list[Pick]:
-    """Free people, never-called first, then longest since their last call; a person just
-    not reached waits for their retry instead."""
-    rows = conn.execute(
-        """SELECT p.id FROM people p
-           WHERE p.removed_at_source IS NULL
-             AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id
-                             AND c.outcome = 'planned')
-             AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id AND c.day = ?)
-             AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id
-                             AND c.outcome IN ('no_answer', 'missed') AND c.day > ?)
-           ORDER BY p.rotation_key, p.shuffle
-           LIMIT ?""",
-        (day.isoformat(), (day - timedelta(days=RETRY_AFTER_DAYS)).isoformat(), limit),
-    )
-    return [Pick(r[0], "rotation") for r in rows]
-
-
-def choose(conn: sqlite3.Connection, day: date, wanted: int) -> list[Pick]:
-    """Up to ``wanted`` people for ``day``, in lane order."""
     picks: list[Pick] = []
     chosen: set[int] = set()
-    lanes = (
-        lambda: _follow_ups(conn, day),
-        lambda: _updates(conn),
-        lambda: _referrals(conn),
-        lambda: _retries(conn, day),
-        lambda: _rotation(conn, day, wanted + len(chosen)),
-    )
     for lane in lanes:
-        if len(picks) >= wanted:
-            break
-        for pick in lane():
+        for pick in lane:
             if len(picks) >= wanted:
-                break
-            if _free(conn, pick.person_id, day, chosen):
+                return picks
+            if pick.person_id not in chosen and pick.person_id not in facts.not_free:
                 picks.append(pick)
                 chosen.add(pick.person_id)
     return picks
@@ -212,6 +184,13 @@ def choose(conn: sqlite3.Connection, day: date, wanted: int) -> list[Pick]:
 
 def call_id(install_id: str, day: date, person_id: int) -> str:
     return f"{install_id}-{day:%Y%m%d}-{person_id}"
+
+
+def calls_wanted(cfg: CallsConfig, day: date, existing: int) -> int:
+    """How many calls ``day`` still lacks (0 on a day that is not a planning day)."""
+    if not is_planning_day(cfg, day):
+        return 0
+    return max(cfg.per_day - existing, 0)
 
 
 def open_slots(
@@ -252,74 +231,45 @@ def open_slots(
 
 
 def plan_day(
-    conn: sqlite3.Connection,
     cfg: CallsConfig,
-    day: date,
+    facts: PlanningFacts,
     install_id: str,
     busy: Sequence[tuple[datetime, datetime]] | None = None,
-) -> list[str]:
-    """Fill ``day`` up to ``per_day`` calls. Returns the ids of all calls on that day.
-    ``busy``: the person's own events that day, to plan around (None: not considered)."""
-    if not is_planning_day(cfg, day):
-        return []
-    existing = calls_db.on_day(conn, day)
-    wanted = cfg.per_day - len(existing)
+) -> list[NewCall]:
+    """The calls to add so ``facts.day`` has ``per_day`` (none if it has them already, or
+    is not a planning day). ``busy``: the person's own events that day, to plan around
+    (None: not considered)."""
+    day = facts.day
+    wanted = calls_wanted(cfg, day, len(facts.taken))
     if wanted <= 0:
-        return [c.id for c in existing]
-    taken = [(c.start, c.end) for c in existing]
-    free_slots = open_slots(cfg, day, taken, busy, wanted)
-    for slot, pick in zip(free_slots, choose(conn, day, len(free_slots)), strict=False):
-        new_id = _insert_call(conn, cfg, install_id, day, slot, pick)
-        if pick.win_call:
-            conn.execute(
-                "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
-                (new_id, pick.win_call, pick.person_id),
-            )
-    return [c.id for c in calls_db.on_day(conn, day)]
+        return []
+    free_slots = open_slots(cfg, day, facts.taken, busy, wanted)
+    picks = choose(facts, len(free_slots))
+    return [
+        NewCall(call_id(install_id, day, pick.person_id), day, slot[0], slot[1], pick)
+        for slot, pick in zip(free_slots, picks, strict=False)
+    ]
 
 
-def add_retry(
-    conn: sqlite3.Connection, cfg: CallsConfig, origin: calls_db.Call, day: date, install_id: str
-) -> str | None:
-    """A rescheduled call: a new call for the same person on ``day`` (kind retry), once.
-
-    The earliest slot of that day that is not taken is used. Returns the new call's id, or
-    None if it exists already or the person has an open call anyway."""
-    if conn.execute(
-        "SELECT 1 FROM calls WHERE (origin_call = ? AND kind = 'retry') "
-        "OR (person_id = ? AND outcome = 'planned')",
-        (origin.id, origin.person_id),
-    ).fetchone():
-        return None
-    while conn.execute(
-        "SELECT 1 FROM calls WHERE person_id = ? AND day = ?", (origin.person_id, day.isoformat())
-    ).fetchone():
+def retry_day(cfg: CallsConfig, day: date, person_days: Collection[date]) -> date:
+    """The day for a rescheduled call: ``day``, or the next planning day after it on which
+    the person has no call (``person_days``: the days they have one, from ``day`` on)."""
+    while day in person_days:
         day = next_planning_day(cfg, day)
-    taken = {c.start for c in calls_db.on_day(conn, day)}
-    options = slots(cfg, day)
-    start, end = next((s for s in options if s[0] not in taken), options[0])
-    pick = Pick(origin.person_id, "retry", origin_call=origin.id)
-    return _insert_call(conn, cfg, install_id, day, (start, end), pick)
+    return day
 
 
-def _insert_call(
-    conn: sqlite3.Connection,
+def retry_call(
     cfg: CallsConfig,
     install_id: str,
+    person_id: int,
+    origin_call: str,
     day: date,
-    slot: tuple[datetime, datetime],
-    pick: Pick,
-) -> str:
-    new_id = call_id(install_id, day, pick.person_id)
-    calls_db.insert(
-        conn,
-        call_id=new_id,
-        person_id=pick.person_id,
-        day=day,
-        start=slot[0],
-        end=slot[1],
-        tz=cfg.timezone,
-        kind=pick.kind,
-        origin_call=pick.origin_call,
-    )
-    return new_id
+    taken_starts: Collection[datetime],
+) -> NewCall:
+    """A rescheduled call on ``day`` in its earliest slot not taken (the first slot when
+    all are)."""
+    options = slots(cfg, day)
+    start, end = next((s for s in options if s[0] not in taken_starts), options[0])
+    pick = Pick(person_id, "retry", origin_call=origin_call)
+    return NewCall(call_id(install_id, day, person_id), day, start, end, pick)

@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from syncsvc import events, planner
+from syncsvc import events, planner, scheduling
 from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, RemoteEvent
 from syncsvc.config import Config
 from syncsvc.errors import ConflictError, NotFoundError
 from syncsvc.store import Store
 from syncsvc.store import calls as calls_db
+from syncsvc.store import db as store_db
+from syncsvc.store import notes as notes_db
 from syncsvc.store import people as people_db
 from syncsvc.text import html_to_text
 
@@ -81,14 +83,7 @@ def build_event(conn: sqlite3.Connection, config: Config, call: calls_db.Call) -
         "referral": "referred to you",
         "linkedin": "a LinkedIn connection",
     }.get(person.source, person.source)
-    wins = [  # an update call tells them about the win their referral led to
-        r[0]
-        for r in conn.execute(
-            "SELECT w.text FROM updates u JOIN wins w ON w.call_id = u.win_call "
-            "WHERE u.call_id = ? ORDER BY w.rowid",
-            (call.id,),
-        )
-    ]
+    wins = calls_db.update_wins(conn, call.id)  # the win their referral led to
     ctx = events.EventContext(
         name=person.name,
         question=question(config, topic),
@@ -124,14 +119,7 @@ def push(
     (``refresh=False``: the caller knows nothing their text is made of has changed)."""
     report = SyncReport()
     conn = store.conn
-    rows = conn.execute(
-        """SELECT c.id FROM calls c
-           LEFT JOIN calendar_events e ON e.call_id = c.id AND e.calendar = ?
-           WHERE c.outcome = 'planned' AND (e.state IS NULL OR e.state = 'pending')
-           ORDER BY c.day, c.start_at""",
-        (calendar.key,),
-    ).fetchall()
-    for (call_id,) in rows:
+    for call_id in calls_db.unwritten(conn, calendar.key):
         with store.tx():
             call = calls_db.get(conn, call_id)
             assert call is not None
@@ -151,15 +139,8 @@ def _refresh(store: Store, calendar: Calendar, config: Config, now: datetime) ->
     """Rewrite future events whose generated text changed (a new topic, new context),
     unless the person has touched them: their edits are never overwritten."""
     conn = store.conn
-    rows = conn.execute(
-        """SELECT c.id, e.etag, e.written FROM calls c
-           JOIN calendar_events e ON e.call_id = c.id AND e.calendar = ?
-           WHERE c.outcome = 'planned' AND e.state = 'written' AND e.edited = 0
-             AND c.notes_hash IS NULL AND c.start_at > ?""",
-        (calendar.key, now.isoformat()),
-    ).fetchall()
     updated = 0
-    for call_id, etag, written in rows:
+    for call_id, etag, written in calls_db.refreshable(conn, calendar.key, now):
         call = calls_db.get(conn, call_id)
         if call is None or call.start <= now:
             continue
@@ -202,22 +183,10 @@ def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -
                 report.applied.append(remote.call_id)
             report.changed += 1
         for uid in changes.deleted:
-            report.deleted += apply_deleted(conn, calendar.key, uid)
+            report.deleted += calls_db.event_deleted(conn, calendar.key, uid)
         store.set_token(calendar.key, changes.token)
-        report.missed = mark_missed(conn, now)
+        report.missed = calls_db.mark_missed(conn, now - MISSED_AFTER)
     return report
-
-
-def apply_deleted(conn: sqlite3.Connection, calendar: str, uid: str) -> int:
-    """The person deleted our event: never write it again; an open call counts as skipped."""
-    state = calls_db.event_state_by_uid(conn, calendar, uid)
-    if state is None or state.state == "deleted":
-        return 0
-    calls_db.upsert_event_state(conn, calendar, state.call_id, uid, state="deleted")
-    call = calls_db.get(conn, state.call_id)
-    if call is not None and call.outcome == "planned":
-        calls_db.set_outcome(conn, call.id, "skipped")
-    return 1
 
 
 def apply_remote(
@@ -238,10 +207,7 @@ def apply_remote(
     )
     moved = _moved(call, remote)
     if (edited or moved) and not (state and state.edited):
-        conn.execute(
-            "UPDATE calendar_events SET edited = 1 WHERE calendar = ? AND call_id = ?",
-            (calendar, call.id),
-        )
+        calls_db.mark_edited(conn, calendar, call.id)
     if moved:
         _move(conn, call, remote)
         call = calls_db.get(conn, call.id) or call
@@ -266,16 +232,7 @@ def _move(conn: sqlite3.Connection, call: calls_db.Call, remote: RemoteEvent) ->
     zone = ZoneInfo(call.tz)
     start = remote.start.astimezone(zone)
     end = (remote.end or remote.start + (call.end - call.start)).astimezone(zone)
-    day = start.date().isoformat()
-    clash = conn.execute(
-        "SELECT 1 FROM calls WHERE person_id = ? AND day = ? AND id != ?",
-        (call.person_id, day, call.id),
-    ).fetchone()
-    conn.execute(
-        "UPDATE calls SET start_at = ?, end_at = ?, day = CASE WHEN ? THEN day ELSE ? END "
-        "WHERE id = ?",
-        (start.isoformat(), end.isoformat(), bool(clash), day, call.id),
-    )
+    calls_db.move(conn, call, start, end)
 
 
 def apply_notes(
@@ -286,96 +243,35 @@ def apply_notes(
     digest: str,
     now: datetime,
 ) -> None:
+    """Record the notes (store/notes.py); a rescheduled call gets its retry, on the day the
+    notes name or else the next planning day (never a day already gone)."""
     assert parsed.outcome is not None
-    conn.execute(
-        "UPDATE calls SET outcome = ?, notes = ?, notes_hash = ?, follow_up = ?, updated_at = ? "
-        "WHERE id = ?",
-        (
-            parsed.outcome,
-            parsed.text,
-            digest,
-            parsed.follow_up.isoformat() if parsed.follow_up else None,
-            now.isoformat(timespec="seconds"),
-            call.id,
-        ),
+    recorded = notes_db.Notes(
+        outcome=parsed.outcome,
+        text=parsed.text,
+        digest=digest,
+        follow_up=parsed.follow_up,
+        referrals=[_referral(ref, config.calls.region) for ref in parsed.referrals],
+        offers=parsed.offers,
+        wins=parsed.wins,
     )
-    if parsed.outcome == "done":
-        conn.execute(
-            "UPDATE people SET last_contacted = max(coalesce(last_contacted, ''), ?) WHERE id = ?",
-            (call.day.isoformat(), call.person_id),
-        )
+    notes_db.apply_notes(conn, call, recorded, now)
     if parsed.outcome == "rescheduled":
         today = now.astimezone(config.calls.zone).date()
         earliest = max(call.day + timedelta(days=1), today)
         day = parsed.reschedule_to
         if day is None or day < earliest:  # "later", or a day already gone
             day = planner.planning_days(config.calls, earliest, 1)[0]
-        install = conn.execute("SELECT value FROM meta WHERE key = 'install_id'").fetchone()[0]
-        planner.add_retry(conn, config.calls, call, day, install)
-    region = config.calls.region
-    for ref in parsed.referrals:
-        person_id = _referred_person(conn, ref, call.person_id, region)
-        conn.execute(
-            "INSERT OR IGNORE INTO referrals(call_id, person_id) VALUES (?, ?)",
-            (call.id, person_id),
-        )
-    for text in parsed.offers:
-        conn.execute(
-            "INSERT OR IGNORE INTO offers(call_id, person_id, text) VALUES (?, ?, ?)",
-            (call.id, call.person_id, text),
-        )
-    for text in parsed.wins:
-        conn.execute("INSERT OR IGNORE INTO wins(call_id, text) VALUES (?, ?)", (call.id, text))
-    if parsed.wins:
-        for person_id in people_db.referral_chain(conn, call.person_id):
-            conn.execute(
-                "INSERT OR IGNORE INTO updates(win_call, person_id) VALUES (?, ?)",
-                (call.id, person_id),
-            )
+        scheduling.add_retry(conn, config.calls, call, day, store_db.install_id(conn))
 
 
-def _referred_person(
-    conn: sqlite3.Connection, ref: notes.Referral, referrer: int, region: str | None
-) -> int:
-    """Match a ``ref:`` line to a known person by email or phone, else by exact full name;
-    otherwise add them, referred by ``referrer``."""
+def _referral(ref: notes.Referral, region: str | None) -> notes_db.Referral:
+    """A ``ref:`` line with its addresses normalised, as the store matches them."""
     from syncsvc.contacts.phones import default_region, normalize_email, normalize_phone
 
     region = region or default_region()
-    emails = [(e, normalize_email(e)) for e in ref.emails]
-    phones = [(p, normalize_phone(p, region)) for p in ref.phones]
-    person_id = people_db.match(conn, emails=[n for _, n in emails], phones=[n for _, n in phones])
-    if person_id is None and ref.name:
-        row = conn.execute(
-            "SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1", (ref.name,)
-        ).fetchone()
-        person_id = row[0] if row else None
-    if person_id is None:
-        name = ref.name or (ref.emails[0] if ref.emails else ref.phones[0] if ref.phones else "?")
-        person_id = people_db.add(conn, name=name, source="referral", referred_by=referrer)
-    elif person_id != referrer:
-        conn.execute(
-            "UPDATE people SET referred_by = ? WHERE id = ? AND referred_by IS NULL",
-            (referrer, person_id),
-        )
-    for value, norm in emails:
-        people_db.add_address(conn, person_id, "email", value, norm)
-    for value, norm in phones:
-        people_db.add_address(conn, person_id, "phone", value, norm)
-    return person_id
-
-
-def mark_missed(conn: sqlite3.Connection, now: datetime) -> int:
-    """Open calls whose end passed a day ago with nothing written become ``missed``."""
-    cutoff = now - MISSED_AFTER
-    ids = [
-        r[0]
-        for r in conn.execute(
-            "SELECT id, end_at FROM calls WHERE outcome = 'planned' AND day <= ?",
-            (cutoff.date().isoformat(),),
-        )
-        if datetime.fromisoformat(r[1]) <= cutoff
-    ]
-    for call_id in ids:
-        calls_db.set_outcome(conn, call_id, "missed")
-    return len(ids)
+    return notes_db.Referral(
+        name=ref.name,
+        emails=[(e, normalize_email(e)) for e in ref.emails],
+        phones=[(p, normalize_phone(p, region)) for p in ref.phones],
+    )

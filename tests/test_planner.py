@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncsvc import config as config_mod
-from syncsvc import planner
+from syncsvc import planner, scheduling
 from syncsvc.store import Store
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
@@ -31,7 +31,7 @@ def store_with(n: int) -> tuple[Store, list[int]]:
 
 def plan(store: Store, cfg: config_mod.CallsConfig, day: date) -> list[calls_db.Call]:
     with store.tx() as conn:
-        planner.plan_day(conn, cfg, day, store.install_id)
+        scheduling.plan_day(conn, cfg, day, store.install_id)
     return calls_db.on_day(store.conn, day)
 
 
@@ -92,8 +92,8 @@ def test_planning_the_same_day_again_changes_nothing() -> None:
 def test_rotation_ties_are_shuffled_not_alphabetical_but_stable() -> None:
     store, ids = store_with(40)
     with store.tx() as conn:
-        picks = [p.person_id for p in planner.choose(conn, date(2026, 11, 30), 40)]
-        again = [p.person_id for p in planner.choose(conn, date(2026, 11, 30), 40)]
+        picks = [p.person_id for p in scheduling.choose(conn, date(2026, 11, 30), 40)]
+        again = [p.person_id for p in scheduling.choose(conn, date(2026, 11, 30), 40)]
     assert sorted(picks) == sorted(ids)
     assert picks == again, "stable order"
     assert picks != sorted(picks), "not alphabetical (ids follow the names here)"
@@ -104,7 +104,7 @@ def test_longest_since_last_contact_comes_first() -> None:
     with store.tx() as conn:
         conn.execute("UPDATE people SET rotation_key = '00001:2026-01-01' WHERE id = ?", (ids[0],))
         conn.execute("UPDATE people SET rotation_key = '00001:2025-01-01' WHERE id = ?", (ids[1],))
-        picks = [p.person_id for p in planner.choose(conn, date(2026, 11, 30), 3)]
+        picks = [p.person_id for p in scheduling.choose(conn, date(2026, 11, 30), 3)]
     assert picks == [ids[2], ids[1], ids[0]]  # never called, then oldest contact
 
 

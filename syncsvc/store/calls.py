@@ -197,6 +197,57 @@ def open_offers(
     return [(r[0], r[1], r[2]) for r in conn.execute(sql + " ORDER BY o.id", args)]
 
 
+def close_offer(conn: sqlite3.Connection, offer_id: int, when: datetime) -> bool:
+    """The offer was made good: it no longer shows as open. True if it was open."""
+    cur = conn.execute(
+        "UPDATE offers SET done_at = ? WHERE id = ? AND done_at IS NULL",
+        (when.isoformat(timespec="seconds"), offer_id),
+    )
+    return cur.rowcount > 0
+
+
+def update_wins(conn: sqlite3.Connection, call_id: str) -> list[str]:
+    """The wins an update call tells its person about (their referral led to them)."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT w.text FROM updates u JOIN wins w ON w.call_id = u.win_call "
+            "WHERE u.call_id = ? ORDER BY w.rowid",
+            (call_id,),
+        )
+    ]
+
+
+def move(conn: sqlite3.Connection, call: Call, start: datetime, end: datetime) -> None:
+    """The person moved the call's event: the call takes its new time, and its new day
+    unless the person has another call that day (one call a day per person)."""
+    day = start.date().isoformat()
+    clash = conn.execute(
+        "SELECT 1 FROM calls WHERE person_id = ? AND day = ? AND id != ?",
+        (call.person_id, day, call.id),
+    ).fetchone()
+    conn.execute(
+        "UPDATE calls SET start_at = ?, end_at = ?, day = CASE WHEN ? THEN day ELSE ? END "
+        "WHERE id = ?",
+        (start.isoformat(), end.isoformat(), bool(clash), day, call.id),
+    )
+
+
+def mark_missed(conn: sqlite3.Connection, cutoff: datetime) -> int:
+    """Open calls that ended at ``cutoff`` or before become ``missed``; how many."""
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id, end_at FROM calls WHERE outcome = 'planned' AND day <= ?",
+            (cutoff.date().isoformat(),),
+        )
+        if datetime.fromisoformat(r[1]) <= cutoff
+    ]
+    for call_id in ids:
+        set_outcome(conn, call_id, "missed")
+    return len(ids)
+
+
 # ------------------------------------------------------------------ calendar event state
 @dataclass
 class EventState:
@@ -263,3 +314,53 @@ def upsert_event_state(
              written = coalesce(excluded.written, written)""",
         (calendar, call_id, uid, etag, state, written),
     )
+
+
+def unwritten(conn: sqlite3.Connection, calendar: str) -> list[str]:
+    """Open calls with no event in ``calendar`` yet (or one not confirmed written), in
+    order: the outbox."""
+    rows = conn.execute(
+        """SELECT c.id FROM calls c
+           LEFT JOIN calendar_events e ON e.call_id = c.id AND e.calendar = ?
+           WHERE c.outcome = 'planned' AND (e.state IS NULL OR e.state = 'pending')
+           ORDER BY c.day, c.start_at""",
+        (calendar,),
+    )
+    return [r[0] for r in rows]
+
+
+def refreshable(
+    conn: sqlite3.Connection, calendar: str, after: datetime
+) -> list[tuple[str, str, str | None]]:
+    """(call id, etag, text written) of open calls starting after ``after`` whose event we
+    wrote and the person has not touched: their text may be rewritten. (A written event
+    always has an etag; a missing one reads as "", as in ``known_etags``.)"""
+    rows = conn.execute(
+        """SELECT c.id, e.etag, e.written FROM calls c
+           JOIN calendar_events e ON e.call_id = c.id AND e.calendar = ?
+           WHERE c.outcome = 'planned' AND e.state = 'written' AND e.edited = 0
+             AND c.notes_hash IS NULL AND c.start_at > ?""",
+        (calendar, after.isoformat()),
+    )
+    return [(r[0], r[1] or "", r[2]) for r in rows]
+
+
+def mark_edited(conn: sqlite3.Connection, calendar: str, call_id: str) -> None:
+    """The person edited or moved the event: syncsvc never rewrites it again."""
+    conn.execute(
+        "UPDATE calendar_events SET edited = 1 WHERE calendar = ? AND call_id = ?",
+        (calendar, call_id),
+    )
+
+
+def event_deleted(conn: sqlite3.Connection, calendar: str, uid: str) -> int:
+    """The person deleted our event: never write it again; an open call counts as skipped.
+    1 if this is news, 0 if the event is unknown or known deleted."""
+    state = event_state_by_uid(conn, calendar, uid)
+    if state is None or state.state == "deleted":
+        return 0
+    upsert_event_state(conn, calendar, state.call_id, uid, state="deleted")
+    call = get(conn, state.call_id)
+    if call is not None and call.outcome == OPEN:
+        set_outcome(conn, call.id, "skipped")
+    return 1

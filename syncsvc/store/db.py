@@ -157,3 +157,10 @@ def _statements(script: str) -> Iterator[str]:
             buf = ""
     if buf.strip():
         yield buf.strip()
+
+
+def install_id(conn: sqlite3.Connection) -> str:
+    """This installation's id (part of every call id and event UID)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'install_id'").fetchone()
+    assert row is not None
+    return str(row[0])

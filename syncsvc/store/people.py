@@ -252,6 +252,33 @@ def mark_removed_at_source(conn: sqlite3.Connection, source: str, ext_id: str) -
     return cur.rowcount > 0
 
 
+def ext_ids(conn: sqlite3.Connection, source: str) -> list[str]:
+    """Every external id recorded for ``source`` (e.g. the Google resource names)."""
+    return [r[0] for r in conn.execute("SELECT ext_id FROM source_ids WHERE source = ?", (source,))]
+
+
+# ---------------------------------------------------------------------------- referrals
+def first_named(conn: sqlite3.Connection, name: str) -> int | None:
+    """The lowest id of anyone with exactly this name."""
+    row = conn.execute(
+        "SELECT id FROM people WHERE name = ? ORDER BY id LIMIT 1", (name,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def set_referrer(conn: sqlite3.Connection, person_id: int, referrer: int) -> None:
+    """``referrer`` brought ``person_id`` onto the list (said by hand: replaces any)."""
+    conn.execute("UPDATE people SET referred_by = ? WHERE id = ?", (referrer, person_id))
+
+
+def set_referrer_if_unknown(conn: sqlite3.Connection, person_id: int, referrer: int) -> None:
+    """``referrer`` referred a person already known: recorded only if nobody had been."""
+    conn.execute(
+        "UPDATE people SET referred_by = ? WHERE id = ? AND referred_by IS NULL",
+        (referrer, person_id),
+    )
+
+
 def referral_chain(conn: sqlite3.Connection, person_id: int) -> list[int]:
     """The person and everyone whose referrals led to them, nearest first (loops stop)."""
     chain: list[int] = []

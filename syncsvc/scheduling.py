@@ -1,0 +1,65 @@
+"""Planning against the store: the store supplies the facts, the pure planner decides, the
+store records. Run inside the caller's transaction, so a day is planned all or not at all."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from syncsvc import planner
+from syncsvc.config import CallsConfig
+from syncsvc.store import calls as calls_db
+from syncsvc.store import planning as planning_db
+
+
+def facts(conn: sqlite3.Connection, day: date, wanted: int) -> planner.PlanningFacts:
+    """The facts for choosing ``wanted`` calls on ``day``."""
+    return planning_db.facts_for_day(
+        conn,
+        day,
+        rotation_limit=planner.rotation_limit(wanted),
+        retry_cutoff=planner.retry_cutoff(day),
+        max_retry_depth=planner.MAX_RETRIES,
+    )
+
+
+def choose(conn: sqlite3.Connection, day: date, wanted: int) -> list[planner.Pick]:
+    """Up to ``wanted`` people for ``day``, in lane order (what ``plan_day`` would pick)."""
+    return planner.choose(facts(conn, day, wanted), wanted)
+
+
+def plan_day(
+    conn: sqlite3.Connection,
+    cfg: CallsConfig,
+    day: date,
+    install_id: str,
+    busy: Sequence[tuple[datetime, datetime]] | None = None,
+) -> list[str]:
+    """Fill ``day`` up to ``per_day`` calls. Returns the ids of all calls on that day.
+    ``busy``: the person's own events that day, to plan around (None: not considered).
+    A day already full is not queried further: planning it again changes nothing."""
+    if not planner.is_planning_day(cfg, day):
+        return []
+    wanted = planner.calls_wanted(cfg, day, len(planning_db.day_slots(conn, day)))
+    if wanted > 0:
+        new_calls = planner.plan_day(cfg, facts(conn, day, wanted), install_id, busy)
+        planning_db.record(conn, cfg.timezone, new_calls)
+    return [c.id for c in calls_db.on_day(conn, day)]
+
+
+def add_retry(
+    conn: sqlite3.Connection, cfg: CallsConfig, origin: calls_db.Call, day: date, install_id: str
+) -> str | None:
+    """A rescheduled call: a new call for the same person on ``day`` (kind retry), once —
+    moved on to the next planning day while the person has a call that day, in the earliest
+    slot not taken. Returns the new call's id, or None if it exists already or the person
+    has an open call anyway."""
+    if planning_db.retry_exists(conn, origin.id, origin.person_id):
+        return None
+    day = planner.retry_day(cfg, day, planning_db.call_days(conn, origin.person_id, day))
+    new = planner.retry_call(
+        cfg, install_id, origin.person_id, origin.id, day, planning_db.taken_starts(conn, day)
+    )
+    planning_db.record(conn, cfg.timezone, [new])
+    return new.call_id

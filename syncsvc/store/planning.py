@@ -1,0 +1,192 @@
+"""Planning facts: what the planner needs to know about a day, and recording its decision.
+
+The planner (``syncsvc/planner.py``) is a pure function; every query it depends on lives here.
+Each lane is one indexed query, and the rotation is LIMITed, so a day is planned without
+loading the name list (docs/PERFORMANCE.md: ~1 ms with 100,000 people).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from syncsvc.planner import Due, NewCall, PlanningFacts, RetryCandidate
+from syncsvc.store import calls as calls_db
+
+
+def facts_for_day(
+    conn: sqlite3.Connection,
+    day: date,
+    *,
+    rotation_limit: int,
+    retry_cutoff: date,
+    max_retry_depth: int,
+) -> PlanningFacts:
+    """Everything planning ``day`` depends on. ``rotation_limit``: how many rotation
+    candidates to supply; ``retry_cutoff``: a no-answer on this day or before may be retried
+    (a later one keeps the person out of the rotation); retry depths are counted up to
+    ``max_retry_depth + 1``."""
+    return PlanningFacts(
+        day=day,
+        taken=day_slots(conn, day),
+        follow_ups=follow_ups_due(conn, day),
+        updates=pending_updates(conn),
+        referrals=referrals_not_called(conn),
+        retries=retry_candidates(conn, retry_cutoff, max_retry_depth),
+        rotation=rotation_candidates(conn, day, retry_cutoff, rotation_limit),
+        not_free=not_free(conn, day),
+    )
+
+
+def day_slots(conn: sqlite3.Connection, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """(start, end) of the calls on ``day``, earliest first."""
+    rows = conn.execute(
+        "SELECT start_at, end_at FROM calls WHERE day = ? ORDER BY start_at, id",
+        (day.isoformat(),),
+    )
+    return tuple((datetime.fromisoformat(r[0]), datetime.fromisoformat(r[1])) for r in rows)
+
+
+def follow_ups_due(conn: sqlite3.Connection, day: date) -> tuple[Due, ...]:
+    """Calls whose follow-up date has come and that have no follow-up call yet."""
+    rows = conn.execute(
+        """SELECT c.id, c.person_id FROM calls c
+           WHERE c.follow_up IS NOT NULL AND c.follow_up <= ?
+             AND NOT EXISTS (SELECT 1 FROM calls f
+                             WHERE f.origin_call = c.id AND f.kind = 'follow_up')
+           ORDER BY c.follow_up, c.id""",
+        (day.isoformat(),),
+    )
+    return tuple(Due(r[1], r[0]) for r in rows)
+
+
+def pending_updates(conn: sqlite3.Connection) -> tuple[Due, ...]:
+    """People to thank and tell about a win their referral led to, not yet given a call."""
+    rows = conn.execute(
+        """SELECT u.win_call, u.person_id FROM updates u JOIN calls w ON w.id = u.win_call
+           WHERE u.call_id IS NULL ORDER BY w.day, u.win_call, u.person_id"""
+    )
+    return tuple(Due(r[1], r[0]) for r in rows)
+
+
+def referrals_not_called(conn: sqlite3.Connection) -> tuple[int, ...]:
+    """Referred people never called, oldest first."""
+    # "+rotation_key": use the small referred_by index, not the rotation index over everyone
+    rows = conn.execute(
+        """SELECT id FROM people WHERE referred_by IS NOT NULL AND +rotation_key = ''
+             AND removed_at_source IS NULL
+           ORDER BY added_at, id"""
+    )
+    return tuple(r[0] for r in rows)
+
+
+def retry_candidates(
+    conn: sqlite3.Connection, cutoff: date, max_depth: int
+) -> tuple[RetryCandidate, ...]:
+    """Calls not answered or missed on ``cutoff`` or before, not retried yet, and the
+    person's last call; each with its retry depth."""
+    rows = conn.execute(
+        """SELECT c.id, c.person_id FROM calls c
+           WHERE c.outcome IN ('no_answer', 'missed') AND c.day <= ?
+             AND NOT EXISTS (SELECT 1 FROM calls f WHERE f.origin_call = c.id AND f.kind = 'retry')
+             AND NOT EXISTS (SELECT 1 FROM calls later
+                             WHERE later.person_id = c.person_id AND later.day > c.day)
+           ORDER BY c.day, c.id""",
+        (cutoff.isoformat(),),
+    ).fetchall()
+    return tuple(RetryCandidate(r[1], r[0], retry_depth(conn, r[0], max_depth)) for r in rows)
+
+
+def retry_depth(conn: sqlite3.Connection, call_id: str, max_depth: int) -> int:
+    """How many retries in a row led to this call (counting stops after ``max_depth + 1``)."""
+    depth = 0
+    current: str | None = call_id
+    while current is not None and depth <= max_depth:
+        row = conn.execute(
+            "SELECT kind, origin_call FROM calls WHERE id = ?", (current,)
+        ).fetchone()
+        if row is None or row[0] != "retry":
+            break
+        depth += 1
+        current = row[1]
+    return depth
+
+
+def rotation_candidates(
+    conn: sqlite3.Connection, day: date, retry_cutoff: date, limit: int
+) -> tuple[int, ...]:
+    """Free people, never-called first, then longest since their last call; a person just
+    not reached waits for their retry instead. Walks the rotation index, ``limit`` rows."""
+    rows = conn.execute(
+        """SELECT p.id FROM people p
+           WHERE p.removed_at_source IS NULL
+             AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id
+                             AND c.outcome = 'planned')
+             AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id AND c.day = ?)
+             AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id
+                             AND c.outcome IN ('no_answer', 'missed') AND c.day > ?)
+           ORDER BY p.rotation_key, p.shuffle
+           LIMIT ?""",
+        (day.isoformat(), retry_cutoff.isoformat(), limit),
+    )
+    return tuple(r[0] for r in rows)
+
+
+def not_free(conn: sqlite3.Connection, day: date) -> frozenset[int]:
+    """People with an open call, or a call on ``day``: nobody has two open calls or two
+    calls a day."""
+    rows = conn.execute(
+        """SELECT person_id FROM calls WHERE outcome = 'planned'
+           UNION SELECT person_id FROM calls WHERE day = ?""",
+        (day.isoformat(),),
+    )
+    return frozenset(r[0] for r in rows)
+
+
+def record(conn: sqlite3.Connection, tz: str, new_calls: Iterable[NewCall]) -> None:
+    """Insert the planner's calls (a non-retry call moves the person on in the rotation);
+    an update call is linked to the win it tells about."""
+    for new in new_calls:
+        pick = new.pick
+        calls_db.insert(
+            conn,
+            call_id=new.call_id,
+            person_id=pick.person_id,
+            day=new.day,
+            start=new.start,
+            end=new.end,
+            tz=tz,
+            kind=pick.kind,
+            origin_call=pick.origin_call,
+        )
+        if pick.win_call:
+            conn.execute(
+                "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
+                (new.call_id, pick.win_call, pick.person_id),
+            )
+
+
+# ------------------------------------------------------------------ rescheduled calls
+def retry_exists(conn: sqlite3.Connection, origin_call: str, person_id: int) -> bool:
+    """True if ``origin_call`` was retried already, or the person has an open call anyway."""
+    row = conn.execute(
+        "SELECT 1 FROM calls WHERE (origin_call = ? AND kind = 'retry') "
+        "OR (person_id = ? AND outcome = 'planned')",
+        (origin_call, person_id),
+    ).fetchone()
+    return row is not None
+
+
+def call_days(conn: sqlite3.Connection, person_id: int, since: date) -> frozenset[date]:
+    """The days from ``since`` on that the person has a call."""
+    rows = conn.execute(
+        "SELECT day FROM calls WHERE person_id = ? AND day >= ?", (person_id, since.isoformat())
+    )
+    return frozenset(date.fromisoformat(r[0]) for r in rows)
+
+
+def taken_starts(conn: sqlite3.Connection, day: date) -> frozenset[datetime]:
+    """The start times of the calls on ``day``."""
+    rows = conn.execute("SELECT start_at FROM calls WHERE day = ?", (day.isoformat(),))
+    return frozenset(datetime.fromisoformat(r[0]) for r in rows)
