@@ -23,6 +23,7 @@ class Store:
         self.conn = conn
         self.path = path
         self._depth = 0
+        self._token_writes = 0  # rows changed by set_token: not a change to what events show
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -128,18 +129,22 @@ class Store:
         return row[0] if row else None
 
     def set_token(self, scope: str, token: str | None) -> None:
+        before = self.conn.total_changes
         self.conn.execute(
             "INSERT INTO sync_tokens(scope, token) VALUES (?, ?) "
             "ON CONFLICT(scope) DO UPDATE SET token = excluded.token "
             "WHERE token IS NOT excluded.token",  # the same token again writes nothing
             (scope, token),
         )
+        self._token_writes += self.conn.total_changes - before
 
     def change_mark(self) -> tuple[int, int]:
         """Equal marks mean nothing in the store changed in between: rows changed through
-        this connection (total_changes), and commits by any other (PRAGMA data_version)."""
+        this connection (total_changes), and commits by any other (PRAGMA data_version).
+        A new sync token is not counted: Google hands one out on every listing, and no
+        event's text depends on it."""
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        return self.conn.total_changes, version
+        return self.conn.total_changes - self._token_writes, version
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
