@@ -34,7 +34,7 @@ from syncsvc import daemon
 from syncsvc.app import App
 from syncsvc.calendars.google import GoogleCalendar
 from syncsvc.clock import FixedClock
-from syncsvc.google_auth import build_service
+from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.sync import uid_for
 from tests.conftest import BERLIN, add_people
