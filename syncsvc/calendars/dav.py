@@ -20,7 +20,13 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 from syncsvc.calendars.dav_errors import dav_error
-from syncsvc.errors import AuthError, NotFoundError, SyncsvcError, TokenExpiredError
+from syncsvc.errors import (
+    AuthError,
+    BackendError,
+    NotFoundError,
+    SyncsvcError,
+    TokenExpiredError,
+)
 
 if TYPE_CHECKING:
     from caldav.davclient import DAVClient
@@ -272,7 +278,7 @@ class DavSession:
         *,
         method: str = "",
         retry_after: float | None = None,
-    ) -> SyncsvcError:
+    ) -> BackendError:
         """The syncsvc error for ``failure`` (a status or an exception) met while ``what``."""
         return dav_error(
             what,

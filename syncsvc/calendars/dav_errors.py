@@ -17,7 +17,6 @@ from syncsvc.errors import (
     BackendError,
     NotFoundError,
     RateLimitedError,
-    SyncsvcError,
     UnreachableError,
 )
 
@@ -34,7 +33,7 @@ def dav_error(
     timeout: float,
     method: str = "",
     retry_after: float | None = None,
-) -> SyncsvcError:
+) -> BackendError:
     """The syncsvc error for ``failure`` met while ``what`` (``method``: the request's)."""
     prefix = f"CalDAV server {server}"
     if isinstance(failure, BaseException):
@@ -97,7 +96,7 @@ def _library_status(e: BaseException) -> tuple[int | None, float | None]:
     return None, None
 
 
-def _transport_error(e: BaseException, prefix: str, what: str, timeout: float) -> SyncsvcError:
+def _transport_error(e: BaseException, prefix: str, what: str, timeout: float) -> BackendError:
     """The error for a failure without an HTTP status: network, TLS, a garbled answer."""
     from caldav.lib import error as lib
     from caldav.lib.http_sync import requests
