@@ -41,9 +41,26 @@ class LockedError(StoreError):
 
 
 class BackendError(SyncsvcError):
-    """A calendar or contacts server problem. Subclasses say which kind."""
+    """A calendar or contacts server problem. Subclasses say which kind.
+
+    Callers read two attributes rather than parsing the message: ``status``, the HTTP status
+    the server answered (None for a transport failure), and ``retry_after``, the seconds the
+    server asked us to wait (a ``Retry-After`` header), which the daemon honours. Both are
+    class-level ``None`` unless given, so a subclass may declare its own default.
+    """
 
     exit_code = 69  # EX_UNAVAILABLE
+    status: int | None = None
+    retry_after: float | None = None
+
+    def __init__(
+        self, message: str = "", *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class UnreachableError(BackendError):
@@ -51,9 +68,14 @@ class UnreachableError(BackendError):
 
 
 class AuthError(BackendError):
-    """Wrong password, or a Google sign-in that is revoked/expired."""
+    """Wrong password, no permission (``status`` 403), or no usable Google sign-in."""
 
     exit_code = 77  # EX_NOPERM
+
+
+class SignInExpiredError(AuthError):
+    """The Google sign-in was revoked or has expired (``invalid_grant`` on refresh, or 401):
+    only ``syncsvc auth google`` helps, so the message says so and nothing retries sooner."""
 
 
 class NotFoundError(BackendError):
@@ -65,8 +87,10 @@ class ConflictError(BackendError):
 
 
 class RateLimitedError(BackendError):
-    """The server asks us to slow down; retried with back-off."""
+    """The server asks us to slow down; retried with back-off (at least ``retry_after``)."""
 
 
 class TokenExpiredError(BackendError):
-    """A sync token is no longer valid: do a full resync."""
+    """A sync token is no longer valid (CalDAV ``DAV:valid-sync-token``, Google 410 or
+    ``EXPIRED_SYNC_TOKEN``): the backend catches it and does a full resync, so a user sees it
+    only if the resync itself fails the same way."""

@@ -122,7 +122,7 @@ def _wrap(
 
 def use_google_fake(endpoint: str) -> None:
     from syncsvc.calendars.google import GoogleCalendar
-    from syncsvc.google_auth import build_service
+    from syncsvc.google_api import build_service
 
     def from_config(cls: type[GoogleCalendar], config: Any) -> GoogleCalendar:
         creds = None

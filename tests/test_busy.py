@@ -12,7 +12,7 @@ import pytest
 
 from syncsvc.app import App
 from syncsvc.calendars.google import GoogleCalendar
-from syncsvc.google_auth import build_service
+from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from tests.conftest import BERLIN, add_people
 from tests.google_fake import FakeGoogle, google_fake_fixture

@@ -390,6 +390,26 @@ def test_rate_limit_honours_retry_after() -> None:
     assert syncs[1] - syncs[0] == timedelta(minutes=10)
 
 
+def test_retry_after_of_a_backend_error_is_honoured() -> None:
+    """The attribute the backends set (``BackendError(retry_after=...)``) is the one read."""
+    from syncsvc.errors import BackendError
+
+    start = at(2025, 6, 2, 10)
+    sim = Sim(start, start + timedelta(minutes=30))
+    syncs: list[datetime] = []
+    sim.run(
+        daemon.Jobs(
+            plan=lambda: None,
+            sync=sim.recorder(
+                syncs,
+                lambda n: BackendError("503", status=503, retry_after=600) if n == 1 else None,
+            ),
+        ),
+        rng=NoJitter(),
+    )
+    assert syncs[1] - syncs[0] == timedelta(minutes=10)
+
+
 # --------------------------------------------------------------------------- stopping
 
 

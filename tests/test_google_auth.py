@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from syncsvc import google_auth
+from syncsvc import google_api
 from syncsvc.config import Config, GoogleConfig
-from syncsvc.errors import AuthError, ConfigError
-from syncsvc.google_auth import SCOPES, build_service, load_credentials, sign_in
+from syncsvc.errors import AuthError, ConfigError, SignInExpiredError
+from syncsvc.google_api import build_service
+from syncsvc.google_auth import SCOPES, load_credentials, sign_in
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.google_fake import FakeGoogle, google_fake_fixture
@@ -84,7 +85,7 @@ def test_expired_access_token_is_refreshed_saved_0600_and_used(
 
     # the refreshed token goes out on API requests
     service = build_service("calendar", "v3", creds, 5, api_endpoint=google.calendar_endpoint)
-    google_auth.execute(service.events().list(calendarId="primary"), "test")
+    google_api.execute(service.events().list(calendarId="primary"), "test")
     listed = [r for r in google.requests if r.path.startswith("/calendar/")]
     assert listed[-1].headers["authorization"] == f"Bearer {new}"
 
@@ -103,6 +104,7 @@ def test_revoked_refresh_token_asks_to_sign_in_again(config: Config, google: Fak
         load_credentials(config, token_uri=google.token_uri)
     message = str(err.value)
     assert message == "Google sign-in expired or was revoked: run `syncsvc auth google`"
+    assert isinstance(err.value, SignInExpiredError) and err.value.exit_code == 77
     assert REFRESH not in message and "\n" not in message
     assert google.count("/token") == 1
 
@@ -161,7 +163,8 @@ def test_bad_client_secrets_file_is_a_config_error(config: Config) -> None:
 
 def test_google_libraries_are_imported_only_when_used() -> None:
     code = (
-        "import sys, syncsvc.google_auth, syncsvc.calendars.google, syncsvc.contacts.google\n"
+        "import sys, syncsvc.google_auth, syncsvc.google_api, syncsvc.calendars.google,"
+        " syncsvc.contacts.google\n"
         "heavy = [m for m in ('googleapiclient', 'google_auth_oauthlib', 'google.oauth2',"
         " 'httplib2') if m in sys.modules]\n"
         "print(','.join(heavy))"

@@ -21,7 +21,7 @@ from syncsvc.errors import (
     RateLimitedError,
     UnreachableError,
 )
-from syncsvc.google_auth import build_service
+from syncsvc.google_api import build_service
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.calendar_contract import CalendarContract, Foreign

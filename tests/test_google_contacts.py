@@ -9,7 +9,7 @@ import pytest
 
 from syncsvc.contacts.google import PERSON_FIELDS, fetch_contacts, person_to_card
 from syncsvc.errors import BackendError
-from syncsvc.google_auth import build_service
+from syncsvc.google_api import build_service
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.google_fake import FakeGoogle, google_fake_fixture

@@ -14,7 +14,7 @@ import pytest
 from syncsvc.app import App
 from syncsvc.calendars.google import GoogleCalendar, event_id
 from syncsvc.errors import AuthError
-from syncsvc.google_auth import build_service
+from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from syncsvc.sync import uid_for

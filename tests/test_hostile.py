@@ -24,7 +24,7 @@ from syncsvc.calendars.base import CallEvent
 from syncsvc.calendars.google import GoogleCalendar, event_id
 from syncsvc.calendars.vdir import VdirCalendar
 from syncsvc.errors import InputError
-from syncsvc.google_auth import build_service
+from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from syncsvc.sync import uid_for

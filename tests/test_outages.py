@@ -32,9 +32,11 @@ import pytest
 from syncsvc import config as config_mod
 from syncsvc import daemon
 from syncsvc.app import App
+from syncsvc.calendars.caldav import CaldavCalendar
 from syncsvc.calendars.google import GoogleCalendar
 from syncsvc.clock import FixedClock
-from syncsvc.google_auth import build_service
+from syncsvc.errors import RateLimitedError
+from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.sync import uid_for
 from tests.conftest import BERLIN, add_people
@@ -326,6 +328,27 @@ def test_google_one_off_command_fails_with_one_line(
     assert rc == 69, line
     if mode == "429":
         assert "rate limit" in line
+
+
+def test_a_429_with_retry_after_reaches_the_daemon_as_retry_after() -> None:
+    """Both backends put the server's ``Retry-After: 120`` on the error they raise, as
+    ``retry_after`` (which the daemon waits at least), and the status as ``status``."""
+    server = FaultServer(mode="429")
+    try:
+        caldav = CaldavCalendar(server.url, USER, PASSWORD, "Calls", timeout=TIMEOUT)
+        with pytest.raises(RateLimitedError) as dav_err:
+            caldav.changes(None, {})
+        service = build_service("calendar", "v3", None, TIMEOUT,
+                                api_endpoint=server.url + "calendar/v3/")  # fmt: skip
+        waits: list[float] = []
+        with pytest.raises(RateLimitedError) as google_err:
+            GoogleCalendar(service, sleep=waits.append).changes(None, {})
+    finally:
+        server.close()
+    for err in (dav_err.value, google_err.value):
+        assert err.retry_after == 120 and err.status == 429, err
+        assert "\n" not in str(err)
+    assert sum(waits) <= 60  # Google: the wait it asks for is longer than our retry budget
 
 
 @pytest.mark.slow

@@ -23,14 +23,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncsvc.calendars.base import Calendar, CallEvent, Changes, RemoteEvent
-from syncsvc.errors import BackendError, ConflictError
-from syncsvc.google_auth import (
-    build_service,
-    execute,
-    execute_raw,
-    load_credentials,
-    map_http_error,
-)
+from syncsvc.errors import BackendError, ConflictError, TokenExpiredError
+from syncsvc.google_api import build_service, execute, execute_raw, map_http_error
+from syncsvc.google_auth import load_credentials
 from syncsvc.text import description_html, html_to_text
 
 if TYPE_CHECKING:
@@ -195,7 +190,7 @@ class GoogleCalendar(Calendar):
         if token:
             try:
                 return self._incremental(token, known, by_id)
-            except _SyncTokenGone:
+            except TokenExpiredError:
                 pass  # 410: the token expired; start over with a full listing
         return self._full(known, by_id)
 
@@ -236,9 +231,7 @@ class GoogleCalendar(Calendar):
             try:
                 page = self._run_raw(request, what)
             except HttpError as e:
-                if e.resp.status == 410 and "syncToken" in params:
-                    raise _SyncTokenGone from None
-                raise map_http_error(e, what) from None
+                raise map_http_error(e, what, sync_token="syncToken" in params) from None
             items.extend(page.get("items") or [])
             page_token = page.get("nextPageToken")
             if not page_token:
@@ -290,10 +283,6 @@ class GoogleCalendar(Calendar):
             if remote is not None and known.get(uid) != remote.etag:
                 out.changed.append(remote)
         return out
-
-
-class _SyncTokenGone(Exception):
-    """410 Gone on a syncToken listing."""
 
 
 def _private(item: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -14,12 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from syncsvc.contacts.vcard import Card
-from syncsvc.google_auth import (
-    build_service,
-    execute_raw,
-    load_credentials,
-    map_http_error,
-)
+from syncsvc.errors import TokenExpiredError
+from syncsvc.google_api import build_service, execute_raw, map_http_error
+from syncsvc.google_auth import load_credentials
 
 if TYPE_CHECKING:
     from syncsvc.config import Config
@@ -41,10 +38,6 @@ class ContactsPage:
     skipped: list[str] = field(default_factory=list)  # resourceNames with no name or address
 
 
-class _TokenExpired(Exception):
-    pass
-
-
 def build_people_service(config: Config) -> Any:
     creds = load_credentials(config)
     return build_service("people", "v1", creds, config.calendar.timeout_seconds)
@@ -60,8 +53,8 @@ def fetch_contacts(
     if sync_token:
         try:
             return _fetch(service, sync_token, sleep)
-        except _TokenExpired:
-            pass
+        except TokenExpiredError:
+            pass  # older than 7 days: list everything again
     return _fetch(service, None, sleep)
 
 
@@ -85,9 +78,7 @@ def _fetch(service: Any, sync_token: str | None, sleep: Callable[[float], None])
         try:
             page = execute_raw(request, WHAT, sleep=sleep)
         except HttpError as e:
-            if sync_token and _expired(e):
-                raise _TokenExpired from None
-            raise map_http_error(e, WHAT) from None
+            raise map_http_error(e, WHAT, sync_token=bool(sync_token)) from None
         for person in page.get("connections") or []:
             number += 1
             name = str(person.get("resourceName") or "")
@@ -104,12 +95,6 @@ def _fetch(service: Any, sync_token: str | None, sleep: Callable[[float], None])
         if not page_token:
             out.sync_token = page.get("nextSyncToken") or (None if out.full else sync_token)
             return out
-
-
-def _expired(e: Any) -> bool:
-    """410, or 400 with reason EXPIRED_SYNC_TOKEN (in ``error.details[].reason``)."""
-    status = e.resp.status
-    return status == 410 or (status == 400 and b"EXPIRED_SYNC_TOKEN" in e.content)
 
 
 def _values(items: Any, key: str = "value") -> list[str]:
