@@ -18,7 +18,7 @@ from syncsvc.calendars.caldav import CaldavCalendar
 from syncsvc.calendars.google import GoogleCalendar
 from syncsvc.clock import FixedClock
 from syncsvc.config import Config
-from syncsvc.google_auth import build_service
+from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from tests.conftest import BERLIN, add_people
