@@ -103,38 +103,61 @@ class App:
     def import_vcards(
         self, paths: Sequence[str | Path], progress: Callable[[], None] | None = None
     ) -> ImportResult:
-        """Check every path first (a bad one imports nothing), then import card by card.
-        A file imported before and unchanged since is not read again (store/files.py)."""
-        from syncsvc.contacts import worker
+        """``import_contacts`` of vCard files and folders only (the daemon's re-import)."""
+        return self.import_contacts(paths, progress=progress)
+
+    def import_contacts(
+        self,
+        vcard_paths: Sequence[str | Path] = (),
+        linkedin_paths: Sequence[str | Path] = (),
+        progress: Callable[[], None] | None = None,
+    ) -> ImportResult:
+        """One import command: vCard files and folders, and LinkedIn Connections.csv files.
+
+        Every path is checked first (LinkedIn's, then the vCards'): a bad one imports nothing.
+        Then all of it is one transaction, so an interrupted or failed import leaves the list
+        as it was. A vCard file imported before and unchanged since is not read again
+        (store/files.py). ``progress`` is called once per card read."""
+        from syncsvc.contacts import linkedin, worker
         from syncsvc.contacts.merge import ImportResult, import_cards
         from syncsvc.contacts.vcard import vcard_files
         from syncsvc.store import files
 
-        paths_found = vcard_files(paths)
+        # a Connections.csv is a few MB: read whole, so it cannot fail once the import started
+        exports = [list(linkedin.read_connections(path)) for path in linkedin_paths]
+        paths_found = vcard_files(vcard_paths)
         result = ImportResult()
         key = files.key(self.region)
-        with self.locked():
+        with self.locked(), self.store.tx() as conn:
             for path in paths_found:
                 sha256 = files.digest(path)
-                known = files.unchanged(self.store.conn, path, sha256, key)
+                known = files.unchanged(conn, path, sha256, key)
                 if known is not None:
                     result.unchanged += known[0]
                     result.skipped += known[1]
                     continue
-                with self.store.tx() as conn, worker.cards(path) as items:
-                    # a big file is parsed by a second process
+                with worker.cards(path) as items:  # a big file is parsed by a second process
                     this = import_cards(
                         self.store, items, source="vcard", region=self.region, progress=progress
                     )
-                    files.remember(
-                        conn,
-                        path,
-                        sha256,
-                        key,
-                        this.added + this.updated + this.unchanged,
-                        this.skipped,
-                    )
+                files.remember(
+                    conn,
+                    path,
+                    sha256,
+                    key,
+                    this.added + this.updated + this.unchanged,
+                    this.skipped,
+                )
                 result.add(this)
+            for rows in exports:
+                import_cards(
+                    self.store,
+                    rows,
+                    source=linkedin.SOURCE,
+                    region=self.region,
+                    result=result,
+                    progress=progress,
+                )
         return result
 
     def import_google(self) -> ImportResult:

@@ -152,16 +152,12 @@ def cmd_import(ctx: Ctx, args: argparse.Namespace) -> None:
     if not paths and not args.google and not args.linkedin:
         raise UsageError("name vCard files or folders to import, or use --google or --linkedin")
     app = ctx.app
-    from syncsvc.contacts import linkedin as linkedin_import
     from syncsvc.contacts.merge import ImportResult
 
-    if args.linkedin:
-        linkedin_import.check_export(args.linkedin)  # a bad file imports nothing at all
+    linkedin = [args.linkedin] if args.linkedin else []
     result = ImportResult()
-    if paths:
-        result = _import_with_progress(app, paths, quiet=args.json)
-    if args.linkedin:
-        result.add(linkedin_import.import_linkedin(app, args.linkedin))
+    if paths or linkedin:  # every path is checked before anything is imported
+        result = _import_with_progress(app, paths, linkedin, quiet=args.json)
     if args.google:
         result.add(app.import_google())
     if args.json:
@@ -175,12 +171,14 @@ def cmd_import(ctx: Ctx, args: argparse.Namespace) -> None:
     print(f"Imported: {result.summary()}. {app.store_count()} people on your list.")
 
 
-def _import_with_progress(app: App, paths: Sequence[str], quiet: bool) -> Any:
+def _import_with_progress(
+    app: App, paths: Sequence[str], linkedin: Sequence[str], quiet: bool
+) -> Any:
     """Import, with a progress bar on stderr once it passes a few hundred cards (not with
     --json, not when stderr is not a terminal)."""
     progress = _CardProgress(enabled=not quiet and sys.stderr.isatty())
     try:
-        return app.import_vcards(paths, progress=progress)
+        return app.import_contacts(paths, linkedin, progress=progress)
     finally:
         progress.close()
 

@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 from syncsvc.app import App
-from syncsvc.contacts.linkedin import (
-    check_export,
-    import_linkedin,
-    normalize_url,
-    read_connections,
-)
+from syncsvc.contacts.linkedin import check_export, normalize_url, read_connections
+from syncsvc.contacts.merge import ImportResult
 from syncsvc.contacts.vcard import Card, Skipped
 from syncsvc.errors import InputError
 from syncsvc.store import people as people_db
@@ -44,6 +40,10 @@ def export(tmp_path: Path, body: str = ROWS, *, bom: bool = False, name: str = "
     data = (PREAMBLE + HEADER + body).encode("utf-8")
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+def import_linkedin(app: App, path: Path) -> ImportResult:
+    return app.import_contacts(linkedin_paths=[path])
 
 
 def everyone(app: App) -> dict[str, people_db.Person]:
@@ -210,8 +210,6 @@ def test_cli_import_linkedin_combines_with_vcards(tmp_path: Path) -> None:
 
 
 def test_the_profile_url_is_in_the_call_event(tmp_path: Path, make_app: Callable[..., App]) -> None:
-    from syncsvc.contacts.linkedin import import_linkedin
-
     app = make_app()
     path = tmp_path / "Connections.csv"
     path.write_text(
@@ -222,3 +220,27 @@ def test_the_profile_url_is_in_the_call_event(tmp_path: Path, make_app: Callable
     call = app.plan()[0]
     ics = (app.config.calendar_path / f"{call.id}@syncsvc.ics").read_text()
     assert "Profile: https://www.linkedin.com/in/jo-lind" in ics.replace("\r\n ", "")
+
+
+def test_vcards_and_linkedin_are_one_transaction(app: App, tmp_path: Path) -> None:
+    """One command, one transaction: stopped during the LinkedIn rows, the vCards before them
+    are not written either; a bad vCard path next to a good export imports nothing."""
+    vcf = tmp_path / "a.vcf"
+    vcf.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bo\r\nEMAIL:bo@example.org\r\nEND:VCARD\r\n")
+    seen: list[None] = []
+
+    def progress() -> None:
+        seen.append(None)
+        if len(seen) == 3:  # the vCard, then the export's first two rows
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        app.import_contacts([vcf], [export(tmp_path)], progress=progress)
+    assert everyone(app) == {}
+    with pytest.raises(InputError, match="no such file"):
+        app.import_contacts([vcf, tmp_path / "missing.vcf"], [export(tmp_path)])
+    assert everyone(app) == {}
+
+    result = app.import_contacts([vcf], [export(tmp_path)], progress=lambda: None)
+    assert (result.added, result.updated, len(result.skipped)) == (5, 0, 1)
+    assert "Bo" in everyone(app) and "Ann Example" in everyone(app)

@@ -8,7 +8,8 @@ it as Windows-1252.
 
 Each row becomes a Card whose uid is the profile URL (normalised), so a re-import matches the same
 people again; a row with an email also merges with a person already on the list by that email.
-The profile URL is kept as the person's ``url`` address.
+The profile URL is kept as the person's ``url`` address (``Card.urls``). The cards are merged
+like vCards' (contacts/merge.py), by ``App.import_contacts``.
 """
 
 from __future__ import annotations
@@ -18,14 +19,10 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from syncsvc.contacts.phones import normalize_url
 from syncsvc.contacts.vcard import Card, Skipped
 from syncsvc.errors import InputError
-
-if TYPE_CHECKING:
-    from syncsvc.app import App
-    from syncsvc.contacts.merge import ImportResult
 
 SOURCE = "linkedin"
 HEADER_LIMIT = 20  # the header must be among the first 20 lines
@@ -60,26 +57,6 @@ class Connection:
     position: str
     connected_on: str
     line: int
-
-
-def normalize_url(url: str) -> str:
-    """The profile URL as an identity: no scheme, no ``www.``, no query or trailing slash,
-    lower-case. ``https://www.linkedin.com/in/Jane-Doe/`` → ``linkedin.com/in/jane-doe``."""
-    text = url.strip()
-    for cut in ("?", "#"):
-        text = text.split(cut, 1)[0]
-    low = text.lower()
-    for scheme in ("https://", "http://"):
-        if low.startswith(scheme):
-            low = low[len(scheme) :]
-    for prefix in ("www.", "m."):
-        if low.startswith(prefix):
-            low = low[len(prefix) :]
-    # country subdomains (de.linkedin.com) are the same profile
-    host, sep, rest = low.partition("/")
-    if host.endswith(".linkedin.com"):
-        host = "linkedin.com"
-    return (host + sep + rest).rstrip("/")
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,18 +146,14 @@ def read_connections(path: str | Path) -> Iterator[Card | Skipped]:
     nor an email is Skipped with a reason.
 
     Raises InputError before yielding anything if the file is not this export."""
-    return (item for item, _ in _read(Path(path).expanduser()))
-
-
-def _read(path: Path) -> Iterator[tuple[Card | Skipped, str]]:
-    """Each row's Card (or Skipped) with its profile URL as written ("" if none)."""
+    path = Path(path).expanduser()
     columns, rows = _rows(path)
     return _cards(path, columns, rows)
 
 
 def _cards(
     path: Path, columns: dict[str, int], rows: Iterator[tuple[int, list[str] | None]]
-) -> Iterator[tuple[Card | Skipped, str]]:
+) -> Iterator[Card | Skipped]:
     source = str(path)
 
     def cell(row: list[str], key: str) -> str:
@@ -189,7 +162,7 @@ def _cards(
 
     for n, (line, row) in enumerate(rows, start=1):
         if row is None:
-            yield Skipped(source, n, line, "unreadable CSV row"), ""
+            yield Skipped(source, n, line, "unreadable CSV row")
             continue
         if not any(c.strip() for c in row):
             continue
@@ -203,8 +176,7 @@ def _cards(
             connected_on=cell(row, CONNECTED),
             line=line,
         )
-        card = to_card(conn, source, n)
-        yield card, conn.url if isinstance(card, Card) and card.uid == _uid(conn.url) else ""
+        yield to_card(conn, source, n)
 
 
 def _uid(url: str) -> str | None:
@@ -219,6 +191,7 @@ def to_card(conn: Connection, source: str, card_no: int) -> Card | Skipped:
     if not name:
         return Skipped(source, card_no, conn.line, "no name and no email")
     uid = _uid(conn.url)
+    urls = [conn.url] if uid is not None else []  # kept as the person's profile URL
     if uid is None and not email:
         # an older export has no URL column: the name and the day connected identify the row
         uid = f"name:{name.lower()}|{conn.connected_on.lower()}"
@@ -234,33 +207,5 @@ def to_card(conn: Connection, source: str, card_no: int) -> Card | Skipped:
         source=source,
         card_no=card_no,
         line=conn.line,
+        urls=urls,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Into the store
-
-
-def import_linkedin(app: App, path: str | Path) -> ImportResult:
-    """Import a LinkedIn Connections.csv: merge by profile URL, else email, else add; keep the
-    profile URL as a ``url`` address. The file is checked before anything is imported."""
-    from syncsvc.contacts.merge import import_cards
-    from syncsvc.store import people as people_db
-
-    path = Path(path).expanduser()
-    rows = list(_read(path))  # reads and checks the whole file before anything is imported
-    with app.locked():
-        result = import_cards(
-            app.store, (item for item, _ in rows), source=SOURCE, region=app.region
-        )
-        with app.store.tx() as conn:
-            for item, url in rows:
-                if not url or not isinstance(item, Card) or item.uid is None:
-                    continue
-                row = conn.execute(
-                    "SELECT person_id FROM source_ids WHERE source = ? AND ext_id = ?",
-                    (SOURCE, item.uid),
-                ).fetchone()
-                if row:
-                    people_db.add_address(conn, row[0], "url", url, item.uid)
-    return result

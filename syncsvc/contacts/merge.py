@@ -7,13 +7,12 @@ otherwise it adds one. The same card read twice changes nothing.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from syncsvc.contacts.phones import normalize_email, normalize_phone
+from syncsvc.contacts.phones import normalize_email, normalize_phone, normalize_url
 from syncsvc.events import clean_line
 from syncsvc.store import people
 
@@ -21,7 +20,7 @@ BLOCK_SIZE = 500  # cards merged together: a few statements per block instead of
 
 if TYPE_CHECKING:
     from syncsvc.contacts.vcard import Card, Skipped
-    from syncsvc.store import Store
+    from syncsvc.store import Connection, Store
 
 
 @dataclass
@@ -99,9 +98,7 @@ def import_cards(
     return result
 
 
-def merge_card(
-    conn: sqlite3.Connection, card: Card, *, source: str, region: str | None
-) -> tuple[str, int]:
+def merge_card(conn: Connection, card: Card, *, source: str, region: str | None) -> tuple[str, int]:
     """Add or update one card's person: ("added" | "updated" | "unchanged", person id)."""
     return Merger(conn, source=source, region=region).merge([card])[0]
 
@@ -112,11 +109,17 @@ class _Prepared:
     digest: str | None  # of the cleaned card, when it has a UID
     emails: list[tuple[str, str]] | None = None  # (as written, matching key), once needed
     phones: list[tuple[str, str]] | None = None
+    urls: list[tuple[str, str]] | None = None  # kept, not matched on
 
     def addresses(self) -> tuple[tuple[str, list[tuple[str, str]]], ...]:
-        """(kind, [(as written, key), ...]) for emails, then phones; once normalised."""
+        """(kind, [(as written, key), ...]) for emails, phones, urls; once normalised."""
+        assert self.emails is not None and self.phones is not None and self.urls is not None
+        return (("email", self.emails), ("phone", self.phones), ("url", self.urls))
+
+    def match(self, owners: people.Owners) -> int | None:
+        """The person these addresses match (the rule: ``people.Owners.first``)."""
         assert self.emails is not None and self.phones is not None
-        return (("email", self.emails), ("phone", self.phones))
+        return owners.first((k for _, k in self.emails if k), (k for _, k in self.phones if k))
 
 
 class Merger:
@@ -124,8 +127,9 @@ class Merger:
 
     Per card the rules are: a card with a UID imported before with the same content (same
     hash) changes nothing; else the person is the one with that source id, else the first of
-    the card's emails, else of its phones, that someone has (the lowest id if several do);
-    else a new person. A matched person gets the card's new addresses, a changed org/title,
+    the card's emails, else of its phones, that someone has (the lowest id if several do:
+    ``people.Owners.first``, which ``people.match`` applies too); else a new person. A
+    matched person gets the card's new addresses (and profile URLs), a changed org/title,
     and a real name in place of a stand-in.
 
     For a block, the source ids and addresses the block mentions are read with one query per
@@ -136,12 +140,12 @@ class Merger:
     waiting to be written makes the block write what it has first. Phone numbers are
     normalised only for cards that are not unchanged (a re-import normalises none)."""
 
-    def __init__(self, conn: sqlite3.Connection, *, source: str, region: str | None) -> None:
+    def __init__(self, conn: Connection, *, source: str, region: str | None) -> None:
         self.conn = conn
         self.source = source
         self.region = region
         self._sources: dict[str, tuple[int, str | None]] = {}  # uid -> (person, card hash)
-        self._owners: dict[tuple[str, str], int] = {}  # (kind, key) -> lowest person id
+        self._owners = people.Owners()  # (kind, key) -> lowest person id
         self._next_id = 0
         self._first_pending = 0  # ids from here on are not written yet
         self._people: list[tuple[object, ...]] = []
@@ -161,42 +165,28 @@ class Merger:
     def _load(self, prepared: Sequence[_Prepared]) -> None:
         """What the store knows of this block's source ids, and of the addresses of its cards
         that are not unchanged."""
-        self._sources.clear()
         self._owners.clear()
-        uids = list({p.card.uid for p in prepared if p.card.uid})
-        for chunk in _chunks(uids):
-            marks = ", ".join("?" * len(chunk))
-            for ext_id, person_id, digest in self.conn.execute(
-                "SELECT ext_id, person_id, card_hash FROM source_ids "
-                f"WHERE source = ? AND ext_id IN ({marks})",
-                [self.source, *chunk],
-            ):
-                self._sources[ext_id] = (person_id, digest)
-        self._load_owners([p for p in prepared if not self._unchanged(p)])
-        self._next_id = self._first_pending = (
-            1 + (self.conn.execute("SELECT coalesce(max(id), 0) FROM people").fetchone()[0])
+        self._sources = people.known_source_ids(
+            self.conn, self.source, (p.card.uid for p in prepared if p.card.uid)
         )
+        self._load_owners([p for p in prepared if not self._unchanged(p)])
+        self._next_id = self._first_pending = people.next_id(self.conn)
 
     def _unchanged(self, p: _Prepared) -> bool:
         known = self._sources.get(p.card.uid) if p.card.uid else None
         return known is not None and known[1] == p.digest
 
     def _load_owners(self, prepared: Sequence[_Prepared]) -> None:
-        """Normalise these cards' addresses and read who has them (in chunks that stay under
-        SQLite's limit on query parameters). What this block added is kept: the lower wins."""
+        """Normalise these cards' addresses and read who has them (one query per kind and
+        500 addresses). What this block added is kept: the lower id wins."""
         for p in prepared:
             p.emails = [(e, normalize_email(e)) for e in p.card.emails]
             p.phones = [(n, normalize_phone(n, self.region)) for n in p.card.phones]
-        for index, kind in enumerate(("email", "phone")):
-            keys = list({k for p in prepared for _, k in p.addresses()[index][1] if k})
-            for chunk in _chunks(keys):
-                marks = ", ".join("?" * len(chunk))
-                for key, person_id in self.conn.execute(
-                    "SELECT norm, min(person_id) FROM addresses "
-                    f"WHERE kind = ? AND norm IN ({marks}) GROUP BY norm",
-                    [kind, *chunk],
-                ):
-                    self._owned(kind, key, person_id)
+            p.urls = [(u, normalize_url(u)) for u in p.card.urls]
+        emails = (k for p in prepared for _, k in p.emails or () if k)
+        self._owners.load(self.conn, "email", emails)
+        phones = (k for p in prepared for _, k in p.phones or () if k)
+        self._owners.load(self.conn, "phone", phones)
 
     def _merge_one(self, p: _Prepared) -> tuple[str, int]:
         card = p.card
@@ -209,30 +199,23 @@ class Merger:
         if p.emails is None:  # unchanged when the block was read, changed by a card before it
             self._load_owners([p])
         if person_id is None:
-            person_id = self._match(p)
+            person_id = p.match(self._owners)
         if person_id is None:
             self._add(p)
             return "added", self._next_id - 1
         if person_id >= self._first_pending:
             self._flush()  # it updates a person of this block that is not written yet
         changed = people.update_fields(self.conn, person_id, org=card.org, title=card.title)
-        changed |= _better_name(self.conn, person_id, card.name)
+        changed |= people.better_name(self.conn, person_id, card.name)
         for kind, pairs in p.addresses():
             for value, key in pairs:
                 if people.add_address(self.conn, person_id, kind, value, key):
                     changed = True
-                    self._owned(kind, key, person_id)
+                    self._owners.note(kind, key, person_id)
         if card.uid:  # new, or known as this person: either way it now has this hash
             changed |= people.add_source_id(self.conn, self.source, card.uid, person_id, p.digest)
             self._sources[card.uid] = (person_id, p.digest)
         return ("updated" if changed else "unchanged"), person_id
-
-    def _match(self, p: _Prepared) -> int | None:
-        for kind, pairs in p.addresses():
-            for _, key in pairs:  # the card's order decides
-                if key and (kind, key) in self._owners:
-                    return self._owners[(kind, key)]
-        return None
 
     def _add(self, p: _Prepared) -> None:
         card = p.card
@@ -256,43 +239,26 @@ class Merger:
             for position, (value, key) in enumerate(pairs):
                 if key:
                     self._addresses.append((person_id, kind, value, key, position))
-                    self._owned(kind, key, person_id)
+                    self._owners.note(kind, key, person_id)
         if card.uid:
             self._source_rows.append((self.source, card.uid, person_id, p.digest))
             self._sources[card.uid] = (person_id, p.digest)
-
-    def _owned(self, kind: str, key: str, person_id: int) -> None:
-        current = self._owners.get((kind, key))
-        if current is None or person_id < current:
-            self._owners[(kind, key)] = person_id
 
     def _flush(self) -> None:
         if self._people:
             people.insert_rows(self.conn, self._people)
         if self._addresses:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO addresses(person_id, kind, value, norm, position) "
-                "VALUES (?, ?, ?, ?, ?)",
-                self._addresses,
-            )
+            people.insert_addresses(self.conn, self._addresses)
         if self._source_rows:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO source_ids(source, ext_id, person_id, card_hash) "
-                "VALUES (?, ?, ?, ?)",
-                self._source_rows,
-            )
+            people.insert_source_ids(self.conn, self._source_rows)
         self._people.clear()
         self._addresses.clear()
         self._source_rows.clear()
         self._first_pending = self._next_id
 
 
-def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _card_hash(card: Card, region: str | None) -> str:
+    # card.urls are left out: a LinkedIn card's URL is its uid (hashes stay as they were)
     fields = (
         card.name,
         card.emails,
@@ -317,17 +283,6 @@ def _cleaned(card: Card) -> Card:
         emails=[e for e in (clean_line(x, limit=None) for x in card.emails) if e],
         phones=[p for p in (clean_line(x, limit=None) for x in card.phones) if p],
     )
-
-
-def _better_name(conn: sqlite3.Connection, person_id: int, name: str) -> bool:
-    """Replace a stand-in name (an email or phone) by a real one from a later card."""
-    row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
-    current = row[0]
-    is_stand_in = "@" in current or current.replace(" ", "").lstrip("+").isdigit()
-    if is_stand_in and name and name != current and "@" not in name:
-        conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
-        return True
-    return False
 
 
 def _detail(source_path: str) -> str:

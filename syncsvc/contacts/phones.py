@@ -1,4 +1,4 @@
-"""Keys for matching people by phone number or email address.
+"""Keys for matching people by phone number or email address, and for a profile URL.
 
 ``normalize_phone`` gives E.164 (``+491701234567``) when the number can be understood, else a
 fallback key of its digits. It never raises. An empty key means "nothing to match on" (the input
@@ -69,3 +69,23 @@ def default_region() -> str | None:
 def normalize_email(raw: str) -> str:
     """The matching key of an email address: stripped and lower-cased."""
     return raw.strip().lower()
+
+
+def normalize_url(url: str) -> str:
+    """The profile URL as an identity: no scheme, no ``www.``, no query or trailing slash,
+    lower-case. ``https://www.linkedin.com/in/Jane-Doe/`` → ``linkedin.com/in/jane-doe``."""
+    text = url.strip()
+    for cut in ("?", "#"):
+        text = text.split(cut, 1)[0]
+    low = text.lower()
+    for scheme in ("https://", "http://"):
+        if low.startswith(scheme):
+            low = low[len(scheme) :]
+    for prefix in ("www.", "m."):
+        if low.startswith(prefix):
+            low = low[len(prefix) :]
+    # country subdomains (de.linkedin.com) are the same profile
+    host, sep, rest = low.partition("/")
+    if host.endswith(".linkedin.com"):
+        host = "linkedin.com"
+    return (host + sep + rest).rstrip("/")

@@ -104,6 +104,9 @@ class Card:
     source: str
     card_no: int
     line: int
+    # profile URLs as written (LinkedIn's export; vCard URL lines are not read): kept as the
+    # person's ``url`` addresses, not matched on
+    urls: list[str] = field(default_factory=list)
 
 
 @dataclass

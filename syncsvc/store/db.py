@@ -17,6 +17,10 @@ from syncsvc.errors import StoreError
 from syncsvc.paths import ensure_private_dir
 from syncsvc.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
+# What the queries (people.py, calls.py) take: code outside the store names this type instead
+# of importing sqlite3 itself.
+Connection = sqlite3.Connection
+
 
 class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:

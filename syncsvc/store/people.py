@@ -112,30 +112,91 @@ def find(conn: sqlite3.Connection, text: str) -> list[Person]:
     return [p for i in sorted(ids) if (p := get(conn, i))]
 
 
+class Owners:
+    """Who has which address: the lowest person id per (kind, normalised address).
+
+    The matching rule lives here once (``first``). ``match`` fills one for a single card;
+    the import fills one per block of cards and notes its own additions as it goes
+    (contacts/merge.py: Merger), which is what makes a block cost one query per kind."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def load(self, conn: sqlite3.Connection, kind: str, norms: Iterable[str]) -> None:
+        """Read who has these addresses (in chunks under SQLite's limit on parameters)."""
+        for chunk in _chunks(list(set(norms))):
+            marks = ", ".join("?" * len(chunk))
+            for norm, person_id in conn.execute(
+                "SELECT norm, min(person_id) FROM addresses "
+                f"WHERE kind = ? AND norm IN ({marks}) GROUP BY norm",
+                [kind, *chunk],
+            ):
+                self.note(kind, norm, person_id)
+
+    def note(self, kind: str, norm: str, person_id: int) -> None:
+        """This person has this address (the lower id stays the owner)."""
+        current = self._ids.get((kind, norm))
+        if current is None or person_id < current:
+            self._ids[(kind, norm)] = person_id
+
+    def clear(self) -> None:
+        self._ids.clear()
+
+    def first(self, emails: Iterable[str], phones: Iterable[str]) -> int | None:
+        """The matching rule: the person with the first of these emails, else of these
+        phones (normalised, in the card's order) that someone has; the lowest id if several
+        have it."""
+        ids = self._ids
+        for kind, norms in (("email", emails), ("phone", phones)):
+            for norm in norms:
+                found = ids.get((kind, norm))
+                if found is not None:
+                    return found
+        return None
+
+
 def match(
     conn: sqlite3.Connection,
     *,
     emails: Iterable[str] = (),
     phones: Iterable[str] = (),
 ) -> int | None:
-    """The person with one of these emails, else phones (normalised; the first found in the
-    given order, the lowest id if several have it). The import applies the same rule to a
-    block of cards at once (contacts/merge.py: Merger)."""
-    for kind, norms in (("email", list(emails)), ("phone", list(phones))):
-        if not norms:
-            continue
-        marks = ", ".join("?" for _ in norms)
-        found = dict(
-            conn.execute(
-                f"SELECT norm, min(person_id) FROM addresses WHERE kind = ? AND norm IN ({marks}) "
-                "GROUP BY norm",
-                [kind, *norms],
-            ).fetchall()
-        )
-        for norm in norms:  # the card's order decides
-            if norm in found:
-                return int(found[norm])
-    return None
+    """The person with one of these emails, else phones (normalised): ``Owners.first``."""
+    emails, phones = list(emails), list(phones)
+    owners = Owners()
+    owners.load(conn, "email", emails)
+    owners.load(conn, "phone", phones)
+    return owners.first(emails, phones)
+
+
+def known_source_ids(
+    conn: sqlite3.Connection, source: str, ext_ids: Iterable[str]
+) -> dict[str, tuple[int, str | None]]:
+    """(person id, hash of the card last imported) of each of these ids at ``source`` that
+    is known; one query per 500 ids."""
+    out: dict[str, tuple[int, str | None]] = {}
+    for chunk in _chunks(list(set(ext_ids))):
+        marks = ", ".join("?" * len(chunk))
+        for ext_id, person_id, card_hash in conn.execute(
+            "SELECT ext_id, person_id, card_hash FROM source_ids "
+            f"WHERE source = ? AND ext_id IN ({marks})",
+            [source, *chunk],
+        ):
+            out[ext_id] = (person_id, card_hash)
+    return out
+
+
+def next_id(conn: sqlite3.Connection) -> int:
+    """The id SQLite gives the next person added (``people.id`` is a plain rowid), so a
+    caller can add several at once with ``insert_rows``."""
+    return 1 + int(conn.execute("SELECT coalesce(max(id), 0) FROM people").fetchone()[0])
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 _INSERT_PERSON = """
@@ -181,6 +242,26 @@ def add(conn: sqlite3.Connection, **fields: Any) -> int:
 def insert_rows(conn: sqlite3.Connection, rows: Iterable[tuple[object, ...]]) -> None:
     """Add people whose ids are chosen by the caller: ``(id, *new_row(...))`` each."""
     conn.executemany(_INSERT_PERSON, rows)
+
+
+def insert_addresses(conn: sqlite3.Connection, rows: Iterable[tuple[object, ...]]) -> None:
+    """Add addresses, ``(person_id, kind, value, norm, position)`` each; one a person has
+    already is left as it is."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO addresses(person_id, kind, value, norm, position) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def insert_source_ids(conn: sqlite3.Connection, rows: Iterable[tuple[object, ...]]) -> None:
+    """Add source ids, ``(source, ext_id, person_id, card_hash)`` each; a known one is left
+    as it is."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO source_ids(source, ext_id, person_id, card_hash) "
+        "VALUES (?, ?, ?, ?)",
+        rows,
+    )
 
 
 def add_address(
@@ -241,6 +322,18 @@ def update_fields(conn: sqlite3.Connection, person_id: int, **fields: str | None
     assignments = ", ".join(f"{k} = :{k}" for k in changes)
     conn.execute(f"UPDATE people SET {assignments} WHERE id = :id", {**changes, "id": person_id})
     return True
+
+
+def better_name(conn: sqlite3.Connection, person_id: int, name: str) -> bool:
+    """Replace a stand-in name (an email or phone) by a real one from a later card. True if
+    the name changed."""
+    row = conn.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()
+    current = row[0]
+    is_stand_in = "@" in current or current.replace(" ", "").lstrip("+").isdigit()
+    if is_stand_in and name and name != current and "@" not in name:
+        conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
+        return True
+    return False
 
 
 def mark_removed_at_source(conn: sqlite3.Connection, source: str, ext_id: str) -> bool:
