@@ -8,7 +8,6 @@ documents those commands print; ``views.py`` and ``report.py`` only render them.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from syncsvc.config import CallsConfig
+from syncsvc.store import Connection
 from syncsvc.store import calls as calls_db
 from syncsvc.store import insight as insight_db
 from syncsvc.store import people as people_db
@@ -45,7 +45,7 @@ def streak(done_days: set[date], today: date, planning_weekdays: frozenset[int])
             return count
 
 
-def current_streak(conn: sqlite3.Connection, today: date, calls: CallsConfig) -> int:
+def current_streak(conn: Connection, today: date, calls: CallsConfig) -> int:
     """The streak as of ``today`` on the configured planning days."""
     return streak(insight_db.done_days(conn, today), today, calls.weekdays)
 
@@ -69,7 +69,7 @@ class People:
     added_at: list[str]
 
     @classmethod
-    def read(cls, conn: sqlite3.Connection) -> People:
+    def read(cls, conn: Connection) -> People:
         rows = insight_db.people_rows(conn)
         return cls(
             names={p.id: p.name for p in rows},
@@ -89,7 +89,7 @@ class Win:
     thanked: int  # update calls about it that are done
 
 
-def wins(conn: sqlite3.Connection, parent: dict[int, int]) -> list[Win]:
+def wins(conn: Connection, parent: dict[int, int]) -> list[Win]:
     """Every win with the referral chain that led to it and how many were thanked."""
     thanked = insight_db.thanked(conn)
     return [
@@ -110,7 +110,7 @@ def week_start(day: date) -> date:
 
 
 # ------------------------------------------------------------------------------- status
-def status_wins(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def status_wins(conn: Connection) -> list[dict[str, Any]]:
     """Wins as ``status`` shows them: the chain nearest first. Only the names in a chain are
     read, not the whole list (``status`` stays quick on a list of thousands)."""
     found = wins(conn, insight_db.referrers(conn))
@@ -127,7 +127,7 @@ def status_wins(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def status(conn: sqlite3.Connection, today: date, calls: CallsConfig) -> dict[str, Any]:
+def status(conn: Connection, today: date, calls: CallsConfig) -> dict[str, Any]:
     """What ``syncsvc status`` shows: today's calls and the running figures."""
     return {
         "date": today.isoformat(),
@@ -148,9 +148,7 @@ def status(conn: sqlite3.Connection, today: date, calls: CallsConfig) -> dict[st
 
 
 # ------------------------------------------------------------------------------- report
-def report(
-    conn: sqlite3.Connection, today: date, calls: CallsConfig, weeks: int = WEEKS
-) -> dict[str, Any]:
+def report(conn: Connection, today: date, calls: CallsConfig, weeks: int = WEEKS) -> dict[str, Any]:
     """Everything ``syncsvc report`` shows, as plain JSON-able data."""
     people = People.read(conn)
     all_wins = wins(conn, people.parent)
@@ -189,7 +187,7 @@ def report(
 
 
 def calls_per_week(
-    conn: sqlite3.Connection, people: People, today: date, zone: ZoneInfo, weeks: int
+    conn: Connection, people: People, today: date, zone: ZoneInfo, weeks: int
 ) -> list[dict[str, Any]]:
     """The last ``weeks`` weeks up to this one: calls by outcome, people added, list size."""
     first_week = week_start(today) - timedelta(weeks=weeks - 1)

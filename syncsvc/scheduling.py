@@ -3,17 +3,17 @@ store records. Run inside the caller's transaction, so a day is planned all or n
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 
 from syncsvc import planner
 from syncsvc.config import CallsConfig
+from syncsvc.store import Connection
 from syncsvc.store import calls as calls_db
 from syncsvc.store import planning as planning_db
 
 
-def facts(conn: sqlite3.Connection, day: date, wanted: int) -> planner.PlanningFacts:
+def facts(conn: Connection, day: date, wanted: int) -> planner.PlanningFacts:
     """The facts for choosing ``wanted`` calls on ``day``."""
     return planning_db.facts_for_day(
         conn,
@@ -24,13 +24,13 @@ def facts(conn: sqlite3.Connection, day: date, wanted: int) -> planner.PlanningF
     )
 
 
-def choose(conn: sqlite3.Connection, day: date, wanted: int) -> list[planner.Pick]:
+def choose(conn: Connection, day: date, wanted: int) -> list[planner.Pick]:
     """Up to ``wanted`` people for ``day``, in lane order (what ``plan_day`` would pick)."""
     return planner.choose(facts(conn, day, wanted), wanted)
 
 
 def plan_day(
-    conn: sqlite3.Connection,
+    conn: Connection,
     cfg: CallsConfig,
     day: date,
     install_id: str,
@@ -49,7 +49,7 @@ def plan_day(
 
 
 def add_retry(
-    conn: sqlite3.Connection, cfg: CallsConfig, origin: calls_db.Call, day: date, install_id: str
+    conn: Connection, cfg: CallsConfig, origin: calls_db.Call, day: date, install_id: str
 ) -> str | None:
     """A rescheduled call: a new call for the same person on ``day`` (kind retry), once —
     moved on to the next planning day while the person has a call that day, in the earliest

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from syncsvc import events, planner, scheduling
 from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, RemoteEvent
 from syncsvc.config import Config
 from syncsvc.errors import ConflictError, NotFoundError
-from syncsvc.store import Store
+from syncsvc.store import Connection, Store
 from syncsvc.store import calls as calls_db
 from syncsvc.store import db as store_db
 from syncsvc.store import notes as notes_db
@@ -71,7 +70,7 @@ def question(config: Config, topic: str | None) -> str:
     return config.calls.question.format(topic=topic or NO_TOPIC)
 
 
-def build_event(conn: sqlite3.Connection, config: Config, call: calls_db.Call) -> CallEvent:
+def build_event(conn: Connection, config: Config, call: calls_db.Call) -> CallEvent:
     person = people_db.get(conn, call.person_id)
     assert person is not None
     topic = people_db.current_topic(conn)
@@ -190,7 +189,7 @@ def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -
 
 
 def apply_remote(
-    conn: sqlite3.Connection, config: Config, calendar: str, remote: RemoteEvent, now: datetime
+    conn: Connection, config: Config, calendar: str, remote: RemoteEvent, now: datetime
 ) -> bool:
     """Take one event as the person left it. True if new notes were applied."""
     from syncsvc import notes
@@ -226,7 +225,7 @@ def _moved(call: calls_db.Call, remote: RemoteEvent) -> bool:
     return remote.start is not None and remote.start != call.start
 
 
-def _move(conn: sqlite3.Connection, call: calls_db.Call, remote: RemoteEvent) -> None:
+def _move(conn: Connection, call: calls_db.Call, remote: RemoteEvent) -> None:
     """The person moved the event: the call keeps its new time (and day, if free)."""
     assert remote.start is not None
     zone = ZoneInfo(call.tz)
@@ -236,7 +235,7 @@ def _move(conn: sqlite3.Connection, call: calls_db.Call, remote: RemoteEvent) ->
 
 
 def apply_notes(
-    conn: sqlite3.Connection,
+    conn: Connection,
     config: Config,
     call: calls_db.Call,
     parsed: notes.ParsedNotes,

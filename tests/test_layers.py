@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 
 PURE_CORE = ("syncsvc/planner.py", "syncsvc/notes.py", "syncsvc/events.py", "syncsvc/text.py")
@@ -187,18 +185,11 @@ def _report(title: str, violations: list[Violation]) -> str:
 
 # ---------------------------------------------------------------------------- the real tree
 
-RESTRUCTURING = pytest.mark.xfail(
-    strict=True, reason="issue 12 restructuring lands in other branches"
-)
-
-
-@RESTRUCTURING
 def test_no_module_imports_across_a_forbidden_line() -> None:
     violations = import_violations(REPO)
     assert not violations, _report("forbidden imports", violations)
 
 
-@RESTRUCTURING
 def test_all_sql_lives_in_the_store() -> None:
     violations = sql_violations(REPO)
     assert not violations, _report("SQL literals outside syncsvc/store/", violations)
