@@ -21,12 +21,16 @@ from syncsvc.store import people as people_db
 if TYPE_CHECKING:
     from syncsvc import sync as calendar_sync
     from syncsvc.calendars.base import Calendar
+    from syncsvc.contacts.google import ContactsPage
     from syncsvc.contacts.merge import ImportResult
+    from syncsvc.store import Connection
 
 # Start-up time (docs/PERFORMANCE.md): the planner, syncsvc.sync (notes, phonenumbers) and the
 # import code are imported where they are used, not here, so `syncsvc status` does not pay for them.
 
 log = logging.getLogger("syncsvc")
+
+GOOGLE_SCOPE = "contacts:google"  # the store's sync-token scope for Google Contacts
 
 
 class _DryRun(Exception):
@@ -111,14 +115,19 @@ class App:
         vcard_paths: Sequence[str | Path] = (),
         linkedin_paths: Sequence[str | Path] = (),
         progress: Callable[[], None] | None = None,
+        *,
+        google: bool = False,
     ) -> ImportResult:
-        """One import command: vCard files and folders, and LinkedIn Connections.csv files.
+        """One import command: vCard files and folders, LinkedIn Connections.csv files and,
+        with ``google``, Google Contacts (incrementally, with the stored sync token).
 
-        Every path is checked first (LinkedIn's, then the vCards'): a bad one imports nothing.
-        Then all of it is one transaction, so an interrupted or failed import leaves the list
-        as it was. A vCard file imported before and unchanged since is not read again
-        (store/files.py). ``progress`` is called once per card read."""
-        from syncsvc.contacts import linkedin, worker
+        Every path is checked first (LinkedIn's, then the vCards'), and Google's changes are
+        fetched before anything is written: a bad path or an unreachable Google imports
+        nothing. Then all of it is one transaction, so an interrupted or failed import leaves
+        the list as it was. A vCard file imported before and unchanged since is not read
+        again (store/files.py). A contact deleted in Google (or missing from a full listing)
+        is marked, never deleted from the list. ``progress`` is called once per card read."""
+        from syncsvc.contacts import linkedin
         from syncsvc.contacts.merge import ImportResult, import_cards
         from syncsvc.contacts.vcard import vcard_files
         from syncsvc.store import files
@@ -128,62 +137,82 @@ class App:
         paths_found = vcard_files(vcard_paths)
         result = ImportResult()
         key = files.key(self.region)
-        with self.locked(), self.store.tx() as conn:
-            for path in paths_found:
-                sha256 = files.digest(path)
-                known = files.unchanged(conn, path, sha256, key)
-                if known is not None:
-                    result.unchanged += known[0]
-                    result.skipped += known[1]
-                    continue
-                with worker.cards(path) as items:  # a big file is parsed by a second process
-                    this = import_cards(
-                        self.store, items, source="vcard", region=self.region, progress=progress
+        with self.locked():
+            page = self._fetch_google() if google else None
+            with self.store.tx() as conn:
+                self._import_files(conn, paths_found, key, result, progress)
+                for rows in exports:
+                    import_cards(
+                        self.store,
+                        rows,
+                        source=linkedin.SOURCE,
+                        region=self.region,
+                        result=result,
+                        progress=progress,
                     )
-                files.remember(
-                    conn,
-                    path,
-                    sha256,
-                    key,
-                    this.added + this.updated + this.unchanged,
-                    this.skipped,
-                )
-                result.add(this)
-            for rows in exports:
-                import_cards(
-                    self.store,
-                    rows,
-                    source=linkedin.SOURCE,
-                    region=self.region,
-                    result=result,
-                    progress=progress,
-                )
+                if page is not None:
+                    self._import_google_page(conn, page, result)
         return result
+
+    def _import_files(
+        self,
+        conn: Connection,
+        paths_found: Sequence[Path],
+        key: str,
+        result: ImportResult,
+        progress: Callable[[], None] | None,
+    ) -> None:
+        from syncsvc.contacts import worker
+        from syncsvc.contacts.merge import import_cards
+        from syncsvc.store import files
+
+        for path in paths_found:
+            sha256 = files.digest(path)
+            known = files.unchanged(conn, path, sha256, key)
+            if known is not None:
+                result.unchanged += known[0]
+                result.skipped += known[1]
+                continue
+            with worker.cards(path) as items:  # a big file is parsed by a second process
+                this = import_cards(
+                    self.store, items, source="vcard", region=self.region, progress=progress
+                )
+            files.remember(
+                conn,
+                path,
+                sha256,
+                key,
+                this.added + this.updated + this.unchanged,
+                this.skipped,
+            )
+            result.add(this)
 
     def import_google(self) -> ImportResult:
-        """Google Contacts, incrementally with the stored sync token. A contact deleted in
-        Google (or missing from a full listing) is marked, never deleted from the list."""
+        """Google Contacts alone (``import_contacts`` with ``google``)."""
+        return self.import_contacts(google=True)
+
+    def _fetch_google(self) -> ContactsPage:
         from syncsvc.contacts.google import build_people_service, fetch_contacts
+
+        return fetch_contacts(build_people_service(self.config), self.store.token(GOOGLE_SCOPE))
+
+    def _import_google_page(
+        self, conn: Connection, page: ContactsPage, result: ImportResult
+    ) -> None:
         from syncsvc.contacts.merge import import_cards
 
-        service = build_people_service(self.config)
-        scope = "contacts:google"
-        with self.locked():
-            page = fetch_contacts(service, self.store.token(scope))
-            result = import_cards(self.store, page.cards, source="google", region=self.region)
-            result.skipped += [
-                {"source": resource, "card": 0, "line": 0, "reason": "no name, email or phone"}
-                for resource in page.skipped
-            ]
-            with self.store.tx() as conn:
-                gone = list(page.deleted)
-                if page.full:
-                    present = {c.uid for c in page.cards}
-                    gone += [e for e in people_db.ext_ids(conn, "google") if e not in present]
-                for resource in gone:
-                    people_db.mark_removed_at_source(conn, "google", resource)
-                self.store.set_token(scope, page.sync_token)
-        return result
+        import_cards(self.store, page.cards, source="google", region=self.region, result=result)
+        result.skipped += [
+            {"source": resource, "card": 0, "line": 0, "reason": "no name, email or phone"}
+            for resource in page.skipped
+        ]
+        gone = list(page.deleted)
+        if page.full:
+            present = {c.uid for c in page.cards}
+            gone += [e for e in people_db.ext_ids(conn, "google") if e not in present]
+        for resource in gone:
+            people_db.mark_removed_at_source(conn, "google", resource)
+        self.store.set_token(GOOGLE_SCOPE, page.sync_token)
 
     def add_person(self, person: PersonInput) -> int:
         """Add one name by hand (or update the person with that email/phone)."""

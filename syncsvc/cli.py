@@ -152,14 +152,10 @@ def cmd_import(ctx: Ctx, args: argparse.Namespace) -> None:
     if not paths and not args.google and not args.linkedin:
         raise UsageError("name vCard files or folders to import, or use --google or --linkedin")
     app = ctx.app
-    from syncsvc.contacts.merge import ImportResult
 
     linkedin = [args.linkedin] if args.linkedin else []
-    result = ImportResult()
-    if paths or linkedin:  # every path is checked before anything is imported
-        result = _import_with_progress(app, paths, linkedin, quiet=args.json)
-    if args.google:
-        result.add(app.import_google())
+    # one transaction: every path is checked, and Google read, before anything is imported
+    result = _import_with_progress(app, paths, linkedin, quiet=args.json, google=args.google)
     if args.json:
         emit_json(result.as_json())
         return
@@ -172,13 +168,13 @@ def cmd_import(ctx: Ctx, args: argparse.Namespace) -> None:
 
 
 def _import_with_progress(
-    app: App, paths: Sequence[str], linkedin: Sequence[str], quiet: bool
+    app: App, paths: Sequence[str], linkedin: Sequence[str], quiet: bool, google: bool
 ) -> Any:
     """Import, with a progress bar on stderr once it passes a few hundred cards (not with
     --json, not when stderr is not a terminal)."""
     progress = _CardProgress(enabled=not quiet and sys.stderr.isatty())
     try:
-        return app.import_contacts(paths, linkedin, progress=progress)
+        return app.import_contacts(paths, linkedin, progress=progress, google=google)
     finally:
         progress.close()
 
