@@ -1022,7 +1022,9 @@ def _name_run(words: list[str]) -> list[str]:
             run.insert(0, word)
         else:
             break
-    while run and (run[0].lower().strip(".") in NOT_NAME_WORDS or run[0] in NAME_PARTICLES):
+    while run and (
+        run[0].lower().strip(".") in NOT_NAME_WORDS | SELF_WORDS or run[0] in NAME_PARTICLES
+    ):
         run.pop(0)
     return run
 
