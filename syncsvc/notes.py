@@ -34,6 +34,52 @@ the parser is forgiving because people type on phones):
   (Friday), ``end of month``; ``in 3 days`` / ``2 weeks`` / ``a couple of weeks`` / ``2w``;
   ``the 15th``. A date without a year is the first such day on or after the call's day.
   Anything unparseable gives ``None``; an impossible date (``2026-02-30``) gives ``None``.
+  A reschedule or follow-up day before the call's day or more than ``HORIZON_YEARS`` after it
+  (``31.12.9999``) is not used either: ``None``, and the line is "not understood".
+
+Issue 13 (people type on phones):
+
+- Typos: every word of four or more letters is compared with a small keyword vocabulary
+  (``FUZZY_WORDS``) by Damerau–Levenshtein distance: same first letter; four letters only by
+  a swap (``mial``); then one edit; from eight letters two (``refferal``, ``reschedual``).
+  Never corrected: shorter words (``vm``, ``fu``, ``dune``), inflections (``answered``), real
+  words listed in ``NOT_TYPOS`` (``fellow``, ``sipped``), a word two keywords are equally close
+  to, capitalised words inside a sentence (names) and anything inside an email. Words meaning
+  "done" are not in the vocabulary: any text already means done.
+- Shorthand: ``vm``, ``lm``, ``lvm`` (no answer); ``fu``, ``f/u``, ``f-up`` (follow-up);
+  ``ref``/``refs``/``referral`` without a separator at the start of a line, followed by a
+  capitalised word, a number or an email; ``->`` at the start of a line (a referral).
+- ``stop``: ``don't call again``, ``do not call``, ``DNC``, ``not interested`` (but not "not
+  interested in <a topic>"), ``asked not to be called``, ``remove me``, ``kein Interesse``.
+  ``wrong_number``: ``wrong number``/``#``/``nr``, ``number disconnected``, ``not in service``,
+  ``no longer her number``, ``falsche Nummer``, ``kein Anschluss``. Both also count anywhere
+  in a first line whose first clauses say nothing else ("She hung up. Not interested.").
+- Referrals in a sentence: in any part of a line that is not a note line, an email or phone
+  with a capitalised name right before it (labels such as ``email:``, ``on``, ``at``, brackets
+  between) is a referral: "she said ask Bob Smith bob@x.org". "Tom Baker at Stripe, tom@..."
+  is Tom Baker. No name before it (``she prefers email jane@x.org``), or a name after
+  ``called``/``talked``/``spoke`` (the person called), is no referral; an email or phone right
+  after another one belongs to the same person. Phones are found by the regular expressions
+  below (7-15 digits, kept as written), not by ``phonenumbers``: this module stays pure and
+  region-free, and the store normalises what it is given.
+- Closed offers (``closed_offers``): ``gave:``, ``sent:``, ``offer done:``, ``delivered:`` and
+  ``sent/gave/forwarded her|him|them the ...``; the text after the keyword (or the pronoun).
+- Several meanings on one line: after ``,`` ``;`` ``.`` ``!`` ``?``, a spaced dash or an emoji,
+  a new note line may start: ``ref:``, ``offer:``, ``gave:``/``sent:``, ``win:`` (keyword and
+  separator forms), or a follow-up word with a date after it. The line is cut there.
+- Understood / not understood: ``understood`` lists what was read, one receipt line each
+  (``outcome: done``, ``reschedule: 2026-12-04``, ``new name: Lena Hoffmann
+  <lena@example.com>``, ``offer: ...``, ``offer done: ...``, ``follow-up: 2026-12-23``,
+  ``win: ...``). ``not_understood`` lists, as written, each part of a line that starts like an
+  instruction and gave nothing usable: a referral line with no usable person (``referal Sam``
+  without a separator and without email or phone; ``referral: ask her`` which is no name), a
+  line starting with a follow-up word with no usable day (``follow up on the blursday``), and
+  any reschedule or follow-up day that is impossible or outside the horizon. Everything else
+  that matches no keyword is plain prose: the note itself, never "not understood". A name-only
+  referral with a separator (``ref: Gina Rossi``) is understood: the store adds Gina Rossi.
+- Preparation notes (``before_start=True``): the outcome is None unless the first line says
+  one plainly: ``done`` or a check mark, a no-answer, reschedule (or a bare later date), skip,
+  stop or wrong-number keyword. With outcome None nothing but ``text`` is filled in.
 """
 
 from __future__ import annotations
@@ -778,6 +824,8 @@ def _clean_name(s: str) -> str:
         s = s[: cut.start()]
     s = _TRAILING_LABEL_RE.sub("", s.strip(_NAME_STRIP))
     s = re.sub(r"\s+", " ", s).strip(_NAME_STRIP)
+    while s and _is_symbol(s[-1]):  # "Ines Costa 🙏"
+        s = s[:-1].rstrip(_NAME_STRIP)
     return "" if s.lower() in NO_NAMES else s
 
 
