@@ -726,8 +726,10 @@ def _title_says_done(title: str) -> bool:
 # Note lines: referrals, offers, wins, follow-ups
 # --------------------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"(?:mailto:\s*)?([\w.+%-]+@[\w-]+(?:\.[\w-]+)+)", re.I)
-_PHONE_RE = re.compile(r"(?<![\w@+])(?:tel:\s*)?(\+?\(?\d[\d\s().\-/]{4,}\d)(?![\w@])", re.I)
+# Both scan in linear time (a match starts only where a run of its characters starts; the
+# phone's digit groups cannot backtrack), so a huge line costs little.
+_EMAIL_RE = re.compile(r"(?:mailto:\s*)?(?<![\w.+%-])([\w.+%-]+@[\w-]+(?:\.[\w-]+)+)", re.I)
+_PHONE_RE = re.compile(r"(?<![\w@+])(?:tel:\s*)?(\+?\(?\d(?:[\s().\-/]*+\d)++)(?![\w@])", re.I)
 _NOT_A_PHONE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.\d{2,4}")
 PHONE_DIGITS = (7, 15)  # a phone number has this many digits (inclusive)
 # fmt: off
@@ -899,7 +901,17 @@ NOT_TYPOS = frozenset({
 })
 # fmt: on
 _FUZZY_TOKEN_RE = re.compile(r"(?<![\w@.+/-])[^\W\d_]{4,}(?![\w@]|\.\w|/\w)")
-_SENTENCE_START_RE = re.compile(r"(?:^|[.!?;,:])[\W_]*$")
+
+
+def _starts_sentence(line: str, pos: int) -> bool:
+    """Whether only punctuation, symbols or spaces lie between ``pos`` and the start of the
+    line or the last ``. ! ? ; , :``."""
+    for i in range(pos - 1, -1, -1):
+        if line[i] in ".!?;,:":
+            return True
+        if line[i].isalnum():
+            return False
+    return True
 
 
 def _max_edits(length: int) -> int:
@@ -978,11 +990,7 @@ def _fix_typos(line: str) -> _Fixed:
     length = 0
     for m in _FUZZY_TOKEN_RE.finditer(line):
         word = m.group()
-        if (
-            word[0].isupper()
-            and not word.isupper()
-            and not _SENTENCE_START_RE.search(line, 0, m.start())
-        ):
+        if word[0].isupper() and not word.isupper() and not _starts_sentence(line, m.start()):
             continue
         keyword = _keyword_for(word.lower())
         if keyword is None:
@@ -1023,6 +1031,7 @@ NAME_PARTICLES = frozenset({
     "al", "el", "ten", "ter", "zu", "y",
 })
 MAX_NAME_WORDS = 4
+NAME_WINDOW = 120  # a name is looked for in this many characters before an email or phone
 # fmt: on
 _GLUE_RE = re.compile(
     r"(?:[\s,:;<>()\[\]\-–—/|]|(?<!\w)(?:"
@@ -1084,7 +1093,7 @@ def _named_contacts(s: str, line: str) -> list[Referral]:
     referrals: list[tuple[str, list[str], list[str]]] = []
     previous_end: int | None = None
     for start, end, kind, value in _contact_spans(s):
-        name = _name_before(s[:start])
+        name = _name_before(s[max(0, start - NAME_WINDOW) : start])
         if name and (previous_end is None or s[previous_end:start].strip(" ,;/|()<>-")):
             referrals.append((name, [], []))
         elif not (
@@ -1142,32 +1151,42 @@ def _heads(fixed: str, call_day: date) -> list[tuple[str, int, int]]:
     if first is not None:
         heads.append((first[0], 0, first[1]))
     body_start = heads[0][2] if heads else 0
-    folded_cache: dict[int, tuple[date | None, bool]] = {}
-    for i in range(1, len(fixed)):
-        if i <= body_start or fixed[i].isspace() or not fixed[i - 1].isspace():
+    lowered = fixed.translate(_ASCII_LOWER)  # same length, for the date grammar
+    last, before_last = "", ""  # the last two non-space characters before i
+    for i in range(len(fixed)):
+        ch = fixed[i]
+        if ch.isspace():
             continue
-        before = fixed[:i].rstrip()
-        if not before:
-            continue
-        c = before[-1]
-        dash = c in "-–—|" and len(before) > 1 and before[-2].isspace()
-        if not (c in ",;.!?" or dash or _is_symbol(c)):
-            continue
-        for kind, pattern in _MID_HEADS:
-            m = pattern.match(fixed, i)
-            if m and fixed[m.end() :].strip():
-                heads.append((kind, i, m.end()))
-                body_start = m.end()
-                break
-        else:
-            m = _FOLLOW_UP_MID_RE.match(fixed, i)
-            if m:
-                if i not in folded_cache:
-                    folded_cache[i] = _date_after(fixed.lower(), m.end(), call_day)
-                if folded_cache[i][1]:
-                    heads.append(("follow_up", i, m.end()))
-                    body_start = m.end()
+        if i > body_start and fixed[i - 1].isspace() and _is_boundary(last, before_last):
+            head = _mid_head(fixed, lowered, i, call_day)
+            if head is not None:
+                heads.append(head)
+                body_start = head[2]
+        before_last = " " if i > 0 and fixed[i - 1].isspace() else last
+        last = ch
     return heads
+
+
+def _is_boundary(last: str, before_last: str) -> bool:
+    """A new note line may start after ``, ; . ! ?``, a spaced dash or an emoji."""
+    if not last:
+        return False
+    return last in ",;.!?" or (last in "-–—|" and before_last == " ") or _is_symbol(last)
+
+
+def _mid_head(fixed: str, lowered: str, i: int, call_day: date) -> tuple[str, int, int] | None:
+    for kind, pattern in _MID_HEADS:
+        m = pattern.match(fixed, i)
+        if m and _NON_SPACE_RE.search(fixed, m.end()):
+            return kind, i, m.end()
+    m = _FOLLOW_UP_MID_RE.match(fixed, i)
+    if m and _date_after(lowered, m.end(), call_day)[1]:
+        return "follow_up", i, m.end()
+    return None
+
+
+_NON_SPACE_RE = re.compile(r"\S")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _read_line(line: str, first: bool, call_day: date, found: _Found) -> None:

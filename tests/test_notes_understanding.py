@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import runpy
+import time
 from datetime import date
 from pathlib import Path
 
@@ -243,6 +244,24 @@ def test_labelled_set_share_understood() -> None:
     good = sum(expected(labels) == actual(text, labels, WEDNESDAY) for _, text, labels in notes)
     assert len(notes) >= 150
     assert good / len(notes) >= 0.95
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "done " + "Bob Smith bob@x.org, " * 3000,
+        "x" * 100_000,
+        "done " + "1 " * 50_000,
+        "done, " + "ref: A B a@b.co, offer: x, fu in 2 weeks; " * 2000,
+        "done " + "Anwser Referal " * 10_000,
+        "done " + "a@" * 50_000,
+    ],
+    ids=["emails", "one-word", "digits", "heads", "typos", "at-signs"],
+)
+def test_huge_lines_take_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    parse(text)
+    assert time.perf_counter() - started < 5  # was minutes with a quadratic scan
 
 
 # --------------------------------------------------------------------------------------------
