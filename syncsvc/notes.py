@@ -1023,9 +1023,9 @@ NOT_NAME_WORDS = frozenset({
     *WEEKDAYS, *WEEKDAY_ABBREVIATIONS, *MONTHS,
 })
 # "Tom Baker at Stripe, tom@stripe.com": a capitalised run after these is a company.
-ORGANISATION_WORDS = frozenset({"at", "from", "of", "@", "bei", "von", "with"})
+ORGANISATION_WORDS = frozenset({"at", "from", "of", "@", "bei", "von"})
 # "Called Jane Roe on 555 0100": the person called, not someone new.
-SELF_WORDS = frozenset({"called", "rang", "phoned", "reached", "talked", "spoke", "with"})
+SELF_WORDS = frozenset({"called", "rang", "phoned", "reached", "talked", "spoke", "met"})
 NAME_PARTICLES = frozenset({
     "van", "von", "de", "der", "den", "da", "del", "della", "di", "du", "la", "le", "bin",
     "al", "el", "ten", "ter", "zu", "y",
@@ -1054,8 +1054,12 @@ def _contact_spans(s: str) -> list[tuple[int, int, str, str]]:
     return sorted(spans)
 
 
-def _name_before(s: str) -> str:
-    """The capitalised name that ends ``s`` (after labels such as "email:" or "on")."""
+def _name_before(s: str, *, line_start: bool, phone: bool) -> str:
+    """The capitalised name that ends ``s`` (after labels such as "email:" or "on").
+
+    ``line_start``: ``s`` begins where the line does. A single capitalised word that starts a
+    sentence ("Salary 120000 - 130000") is too weak for a phone number; with an email it is
+    taken ("Dave: dave@acme.com")."""
     words = s[: _GLUE_RE.search(s).start()].split()  # type: ignore[union-attr]
     name = _name_run(words)
     if not name:
@@ -1064,7 +1068,12 @@ def _name_before(s: str) -> str:
     if rest and rest[-1].lower() in ORGANISATION_WORDS:
         name = _name_run(rest[:-1])  # "Tom Baker at Stripe"
         rest = rest[: len(rest) - 1 - len(name)]
+    if len(rest) > 1 and rest[-1].lower() in ("to", "with"):
+        rest = rest[:-1]  # "spoke with Jane Roe": look at the verb
     if rest and rest[-1].lower().strip(".,") in SELF_WORDS:
+        return ""
+    sentence_start = (not rest and line_start) or (rest and rest[-1][-1] in ".!?:;")
+    if phone and len(name) == 1 and sentence_start:
         return ""
     return " ".join(name)
 
@@ -1093,7 +1102,8 @@ def _named_contacts(s: str, line: str) -> list[Referral]:
     referrals: list[tuple[str, list[str], list[str]]] = []
     previous_end: int | None = None
     for start, end, kind, value in _contact_spans(s):
-        name = _name_before(s[max(0, start - NAME_WINDOW) : start])
+        window = max(0, start - NAME_WINDOW)
+        name = _name_before(s[window:start], line_start=window == 0, phone=kind == "phone")
         if name and (previous_end is None or s[previous_end:start].strip(" ,;/|()<>-")):
             referrals.append((name, [], []))
         elif not (
@@ -1189,7 +1199,7 @@ _NON_SPACE_RE = re.compile(r"\S")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def _read_line(line: str, first: bool, call_day: date, found: _Found) -> None:
+def _read_line(line: str, call_day: date, found: _Found) -> None:
     """Collect what one line says into ``found``."""
     fixed = _fix_typos(line)
     text = fixed.text
@@ -1276,8 +1286,8 @@ def parse_notes(
     found = _Found()
     if reading.bad_day:
         found.not_used(lines[0])
-    for i, line in enumerate(lines):
-        _read_line(line, i == 0, call_day, found)
+    for line in lines:
+        _read_line(line, call_day, found)
     reschedule_to = reading.day if outcome == "rescheduled" else None
     return ParsedNotes(
         outcome=outcome,

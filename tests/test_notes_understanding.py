@@ -99,6 +99,10 @@ def test_referral_in_a_sentence() -> None:
     assert people("talked\nshe knows Tom Baker at Stripe, tom@stripe.com") == [
         ("Tom Baker", ("tom@stripe.com",), ())
     ]
+    assert people("done\nconnect with Lena Berg lena@x.org") == [("Lena Berg", ("lena@x.org",), ())]
+    assert people("done\nKim Park kim@x.org +1 415 555 0199") == [
+        ("Kim Park", ("kim@x.org",), ("+1 415 555 0199",))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -107,6 +111,10 @@ def test_referral_in_a_sentence() -> None:
         "done\nShe prefers email jane@example.org",
         "done\nher new number is +1 555 0123",
         "Called Jane Roe on +1 555 0100",  # the person called, not someone new
+        "spoke with Jane Roe jane@x.org",
+        "done\nShe is now at Google (jane@google.com)",  # her own new address
+        "Salary 120000 - 130000",  # one word at a sentence start is too weak for a phone
+        "done\nZoom https://zoom.us/j/123456789",
     ],
 )
 def test_contact_without_a_new_name_is_no_referral(text: str) -> None:
