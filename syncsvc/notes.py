@@ -90,7 +90,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Literal
 
 from syncsvc.text import html_to_text
@@ -482,7 +482,7 @@ def _month_day(call_day: date, month: int, day: int, year: int | None) -> date |
     if year is not None:
         return _safe(lambda: date(year, month, day))
     for offset in range(MAX_YEARS_AHEAD + 1):
-        found = _safe(lambda y=call_day.year + offset: date(y, month, day))
+        found = _safe(partial(date, call_day.year + offset, month, day))
         if found is not None and found >= call_day:
             return found
     return None
@@ -498,10 +498,10 @@ def _day_of_month(call_day: date, day: int) -> date | None:
     """The next day ``day`` of a month strictly after ``call_day``."""
     first = call_day.replace(day=1)
     for months in range(13):
-        month_start = _safe(lambda n=months: _add_months(first, n))
+        month_start = _safe(partial(_add_months, first, months))
         if month_start is None:
             return None
-        candidate = _safe(lambda m=month_start: m.replace(day=day))
+        candidate = _safe(partial(month_start.replace, day=day))
         if candidate is not None and candidate > call_day:
             return candidate
     return None
