@@ -139,6 +139,15 @@ def test_several_meanings_on_one_line() -> None:
     assert p.follow_up == date(2026, 12, 4)
 
 
+def test_typos_are_corrected_for_reading_only() -> None:
+    line = "talked. refferal: Bob Smith bob@x.org; offer: voicemial tips, folow up friday"
+    p = parse(line)
+    assert [(r.name, r.line) for r in p.referrals] == [("Bob Smith", line)]
+    assert p.offers == ("voicemial tips",)  # as written
+    assert p.follow_up == date(2026, 12, 4)
+    assert p.text == line
+
+
 @pytest.mark.parametrize(
     ("line", "closed"),
     [
