@@ -535,6 +535,13 @@ def test_full_note() -> None:
             "follow up in 2 weeks\n"
             "win: she'll forward my CV to Acme"
         ),
+        understood=(
+            "outcome: done",
+            "new name: Jane Roe <jane@example.org> +1 555 0100",
+            "offer: send her the article",
+            "follow-up: 2026-12-11",
+            "win: she'll forward my CV to Acme",
+        ),
     )
 
 
@@ -728,7 +735,15 @@ def is_subsequence(needle: list[str], haystack: str) -> bool:
 @example("follow up next month", date.min, "")
 def test_parse_notes_never_raises(text: str, day: date, title: str) -> None:
     p = parse_notes(text, call_day=day, title=title)
-    assert p.outcome in (None, "done", "no_answer", "rescheduled", "skipped")
+    assert p.outcome in (
+        None,
+        "done",
+        "no_answer",
+        "rescheduled",
+        "skipped",
+        "stop",
+        "wrong_number",
+    )
     assert p.reschedule_to is None or p.outcome == "rescheduled"
     assert (p.outcome is None) == (not p.text and not title_is_done(title))
     assert all(isinstance(r, Referral) and r.line in p.text.split("\n") for r in p.referrals)
