@@ -80,3 +80,57 @@ def test_a_persons_addresses_are_found_by_index(tmp_path: Path) -> None:
         assert "addresses_person" not in names
     finally:
         store.close()
+
+
+def test_migration_6_rebuilds_calls_without_losing_what_refers_to_them(tmp_path: Path) -> None:
+    """Migration 6 rebuilds `calls` (a new CHECK): with foreign keys on, its DROP TABLE would
+    have cascaded to every referral, offer, win, event state and thank-you update."""
+    path = tmp_path / "v5.db"
+    old_store(path, 5)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = ON")
+    now = "2026-12-01T00:00:00+00:00"
+    for call_id, origin in (("c1", None), ("c2", "c1")):
+        conn.execute(
+            "INSERT INTO calls(id, person_id, day, start_at, end_at, tz, kind, outcome, notes, "
+            "origin_call, created_at, updated_at) "
+            "VALUES (?, 1, ?, ?, ?, 'UTC', ?, ?, 'n', ?, ?, ?)",
+            (
+                call_id,
+                "2026-12-01" if origin is None else "2026-12-02",
+                now,
+                now,
+                "rotation" if origin is None else "retry",
+                "done" if origin is None else "planned",
+                origin,
+                now,
+                now,
+            ),
+        )
+    conn.execute("INSERT INTO referrals(call_id, person_id) VALUES ('c1', 1)")
+    conn.execute("INSERT INTO offers(call_id, person_id, text) VALUES ('c1', 1, 'the article')")
+    conn.execute("INSERT INTO wins(call_id, text) VALUES ('c1', 'an interview')")
+    conn.execute("INSERT INTO updates(win_call, person_id, call_id) VALUES ('c1', 1, 'c2')")
+    conn.execute(
+        "INSERT INTO calendar_events(calendar, call_id, uid, state, written) "
+        "VALUES ('vdir:x', 'c1', 'c1@syncsvc', 'written', 'text')"
+    )
+    conn.commit()
+    conn.close()
+    store = Store.open(path)
+    try:
+        c = store.conn
+        assert c.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert [tuple(r) for r in c.execute("SELECT id, origin_call FROM calls ORDER BY id")] == [
+            ("c1", None),
+            ("c2", "c1"),
+        ]
+        for table in ("referrals", "offers", "wins", "updates", "calendar_events"):
+            assert c.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 1, table
+        assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+        c.execute("UPDATE calls SET outcome = 'stop' WHERE id = 'c1'")  # the new CHECK allows it
+        with pytest.raises(sqlite3.IntegrityError):
+            c.execute("UPDATE calls SET outcome = 'maybe' WHERE id = 'c1'")
+    finally:
+        store.close()

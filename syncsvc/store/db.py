@@ -15,7 +15,7 @@ from pathlib import Path
 
 from syncsvc.errors import StoreError
 from syncsvc.paths import ensure_private_dir
-from syncsvc.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from syncsvc.store.migrations import FOREIGN_KEYS_OFF, MIGRATIONS, SCHEMA_VERSION
 
 # What the queries (people.py, calls.py) take: code outside the store names this type instead
 # of importing sqlite3 itself.
@@ -72,11 +72,20 @@ class Store:
                 f"understands ({SCHEMA_VERSION}); upgrade syncsvc"
             )
         for target in range(version, SCHEMA_VERSION):
-            with self.tx():
-                # executescript would COMMIT our transaction; run statement by statement
-                for statement in _statements(MIGRATIONS[target]):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {target + 1}")
+            keys_off = target in FOREIGN_KEYS_OFF
+            if keys_off:  # a no-op inside a transaction: set before it
+                self.conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with self.tx():
+                    # executescript would COMMIT our transaction; run statement by statement
+                    for statement in _statements(MIGRATIONS[target]):
+                        self.conn.execute(statement)
+                    if keys_off and self.conn.execute("PRAGMA foreign_key_check").fetchone():
+                        raise sqlite3.IntegrityError(f"migration {target + 1} broke a reference")
+                    self.conn.execute(f"PRAGMA user_version = {target + 1}")
+            finally:
+                if keys_off:
+                    self.conn.execute("PRAGMA foreign_keys = ON")
         with self.tx():
             if self.meta("install_id") is None:
                 import secrets  # only for a new store: it costs 3 ms of start-up

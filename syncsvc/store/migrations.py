@@ -164,5 +164,50 @@ CREATE TABLE imported_files (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+# The notes loop (issue 13). Two new outcomes, which calls' CHECK must allow: SQLite cannot
+# alter a CHECK, so calls is rebuilt (the documented 12-step way, with foreign keys off for
+# this migration: see FOREIGN_KEYS_OFF). ``prep_notes``: text the person wrote before the
+# call's start, kept apart from the call's note. ``receipt``: the block syncsvc last wrote back
+# into the event, so it is never read as the person's text. ``paused``: out of the rotation
+# ('never' by hand, 'stop' asked not to be called, 'wrong_number' until a new address).
+V6 = """
+CREATE TABLE calls_v6 (
+    id          TEXT PRIMARY KEY,
+    person_id   INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    day         TEXT NOT NULL,
+    start_at    TEXT NOT NULL,
+    end_at      TEXT NOT NULL,
+    tz          TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('rotation', 'referral', 'retry', 'follow_up')),
+    outcome     TEXT NOT NULL DEFAULT 'planned' CHECK (outcome IN
+                  ('planned', 'done', 'no_answer', 'rescheduled', 'skipped', 'missed',
+                   'stop', 'wrong_number')),
+    notes       TEXT NOT NULL DEFAULT '',
+    notes_hash  TEXT,
+    follow_up   TEXT,
+    origin_call TEXT REFERENCES calls(id) ON DELETE SET NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    prep_notes  TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO calls_v6(id, person_id, day, start_at, end_at, tz, kind, outcome, notes, notes_hash,
+                     follow_up, origin_call, created_at, updated_at)
+    SELECT id, person_id, day, start_at, end_at, tz, kind, outcome, notes, notes_hash,
+           follow_up, origin_call, created_at, updated_at FROM calls;
+DROP TABLE calls;
+ALTER TABLE calls_v6 RENAME TO calls;
+CREATE UNIQUE INDEX calls_one_open ON calls(person_id) WHERE outcome = 'planned';
+CREATE UNIQUE INDEX calls_person_day ON calls(person_id, day);
+CREATE UNIQUE INDEX calls_from_origin ON calls(origin_call, kind) WHERE origin_call IS NOT NULL;
+CREATE INDEX calls_day ON calls(day);
+CREATE INDEX calls_outcome ON calls(outcome, day);
+CREATE INDEX calls_follow_up ON calls(follow_up) WHERE follow_up IS NOT NULL;
+ALTER TABLE calendar_events ADD COLUMN receipt TEXT;
+ALTER TABLE people ADD COLUMN paused TEXT CHECK (paused IN ('never', 'stop', 'wrong_number'));
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
 SCHEMA_VERSION = len(MIGRATIONS)
+# Migrations (by index in MIGRATIONS) that rebuild a table other tables reference: they run
+# with foreign keys off (a DROP TABLE would cascade) and are checked before they commit.
+FOREIGN_KEYS_OFF = frozenset({5})
