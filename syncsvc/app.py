@@ -61,6 +61,9 @@ class App:
         self._calendar = calendar
         self._store: Store | None = None
         self.lock_timeout = lock_timeout
+        # log at INFO what each job did (the daemon, whose log is the person's story of the
+        # day); a one-off command prints it on stdout instead
+        self.narrate = False
         # the store (a reopened one starts counting afresh) and its change mark after a push
         self._pushed_at: tuple[Store, tuple[int, int]] | None = None
 
@@ -352,6 +355,11 @@ class App:
             )
             self._pushed_at = (self.store, self.store.change_mark())
         read.written, read.updated = report.written, report.updated
+        for call in read.calls:
+            if call.error:
+                log.warning("could not apply the note of %s", call.line())
+            elif self.narrate:  # the daemon: `journalctl --user -u syncsvc` tells the day
+                log.info("read the note of %s", call.line())
         return read
 
     def reimport(self) -> None:

@@ -290,6 +290,8 @@ def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
     if args.json:
         emit_json(report.as_json())
         return
+    for read in report.calls:  # what was understood of each note, and what was not
+        print(read.line())
     print(
         f"Synced: {report.written} events written, {report.changed} changed, "
         f"{len(report.applied)} with new notes, {report.deleted} deleted, {report.missed} missed."
@@ -318,6 +320,7 @@ def cmd_status(ctx: Ctx, args: argparse.Namespace) -> None:
 
 def cmd_run(ctx: Ctx, args: argparse.Namespace) -> int:
     app = ctx.app
+    app.narrate = True
     if args.once:
         planned = app.plan()
         report = app.sync()

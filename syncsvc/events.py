@@ -17,6 +17,8 @@ from datetime import date
 from syncsvc.text import BIDI, html_to_text, is_break, one_line
 
 NOTES_MARKER = "--- notes (write below this line) ---"
+# First line of the block syncsvc appends after reading a note: what it understood.
+RECEIPT_MARKER = "--- syncsvc read this ---"
 LISTEN_LINE = "Listen for opportunities — and for something you can offer them."
 NOTES_HINT = (
     "Notes: first line done / no answer / reschedule friday / skip; "
@@ -189,21 +191,85 @@ def description(ctx: EventContext) -> str:
 # --- reading the person's part back -----------------------------------------------------
 
 
-def user_text(description: str, generated: str | None = None) -> str:
-    """What the person wrote: the text below the marker line, stripped.
+def user_text(
+    description: str, generated: str | None = None, receipt: str | None = None
+) -> str:
+    """What the person wrote: everything they added to the description, anywhere.
 
-    HTML a calendar app added is converted to text first. If the marker line is gone, the
-    lines of ``description`` that are not part of ``generated`` (the text syncsvc wrote), or
-    "" without it. Never raises: ``html_to_text`` never raises on a ``str``, and neither
-    does anything else here.
+    ``generated`` is the text syncsvc wrote into the event and ``receipt`` the receipt block it
+    appended last (``with_receipt``); the person's text is the difference: lines added above,
+    between or below syncsvc's, with the marker line deleted or not, and what they typed at
+    the end or start of one of syncsvc's lines. Nothing in syncsvc's own text (a contact's
+    name or organisation that looks like the marker line) can move that boundary. HTML a
+    calendar app added is converted to text first. Without ``generated`` (an event syncsvc
+    has no record of writing) the text below the marker line counts, minus the receipt.
+    Never raises: ``html_to_text`` never raises on a ``str``, and neither does anything else
+    here.
     """
     text = _as_text(description)
+    if generated:
+        original = _as_text(generated)
+        if receipt:
+            original = original.rstrip("\n") + "\n\n" + receipt
+        return _added_lines(text, original)
     match = MARKER_RE.search(text)
-    if match is not None:
-        return text[match.end() :].strip()
-    if not generated:
+    if match is None:
         return ""
-    return _added_lines(text, _as_text(generated))
+    below = text[match.end() :]
+    return _added_lines(below, receipt) if receipt else below.strip()
+
+
+def added_text(text: str, earlier: str) -> str:
+    """The lines of ``text`` (the person's text now) that are not in ``earlier`` (their text
+    at an earlier read, e.g. a preparation note), compared as ``user_text`` does."""
+    return _added_lines(text, earlier) if earlier.strip() else text.strip()
+
+
+def same_text(a: str, b: str) -> bool:
+    """``a`` and ``b`` say the same once HTML, blank lines, spacing, case and dash variants
+    are set aside: a calendar app's reformatting is not an edit."""
+    return _comparable_lines(_as_text(a)) == _comparable_lines(_as_text(b))
+
+
+def receipt_block(lines: Sequence[str]) -> str:
+    """The receipt syncsvc writes back into an event: ``RECEIPT_MARKER`` and then one line
+    each for what it understood and what it could not use."""
+    body = [line for line in (clean_line(x, limit=None) for x in lines) if line]
+    return "\n".join([RECEIPT_MARKER, *body])
+
+
+def with_receipt(text: str, receipt: str, old_receipt: str | None = None) -> str:
+    """``text`` (the event's description as text) with ``old_receipt`` taken out where it
+    still stands as syncsvc wrote it, and ``receipt`` appended last: replaced, never doubled.
+    Lines the person typed into or below the old receipt stay."""
+    if old_receipt:
+        text = _without_block(text, old_receipt)
+    return text.rstrip() + "\n\n" + receipt + "\n"
+
+
+def ends_with(text: str, receipt: str) -> bool:
+    """Whether ``receipt`` is the last thing in ``text`` (compared loosely)."""
+    ours = _comparable_lines(receipt)
+    return bool(ours) and _comparable_lines(_as_text(text))[-len(ours) :] == ours
+
+
+def _comparable_lines(text: str) -> list[str]:
+    return [c for c in (_comparable(line) for line in text.splitlines()) if c]
+
+
+def _without_block(text: str, block: str) -> str:
+    """``text`` without the lines that match ``block``'s lines in order (loosely)."""
+    lines = text.splitlines()
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    ours = _comparable_lines(block)
+    matcher = difflib.SequenceMatcher(
+        None, ours, [_comparable(lines[i]) for i in filled], autojunk=False
+    )
+    drop: set[int] = set()
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            drop.update(filled[j1:j2])
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 
 def _as_text(value: object) -> str:
@@ -220,20 +286,57 @@ def _comparable(line: str) -> str:
 
 def _added_lines(text: str, generated: str) -> str:
     """Lines of ``text`` that are not in ``generated`` (compared loosely, in order); blank
-    lines are kept only between two kept lines."""
+    lines are kept only between two kept lines. A line of ``generated`` with something
+    typed before or after it gives only what was typed."""
     lines = text.splitlines()
     filled = [i for i, line in enumerate(lines) if line.strip()]
-    original = [_comparable(line) for line in generated.splitlines() if line.strip()]
+    original_lines = [line for line in generated.splitlines() if line.strip()]
+    original = [_comparable(line) for line in original_lines]
     matcher = difflib.SequenceMatcher(
         None, original, [_comparable(lines[i]) for i in filled], autojunk=False
     )
     added: list[int] = []
-    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
-        if tag in ("insert", "replace"):
-            added += filled[j1:j2]
+    pieces: dict[int, str] = {}  # a line of ours with text typed onto it: just that text
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag not in ("insert", "replace"):
+            continue
+        for j in filled[j1:j2]:
+            added.append(j)
+            if tag == "replace":
+                extra = _typed_onto(lines[j], original_lines[i1:i2])
+                if extra is not None:
+                    pieces[j] = extra
     kept: list[str] = []
     for previous, index in zip([None, *added], added, strict=False):
         if previous is not None and all(not line.strip() for line in lines[previous + 1 : index]):
             kept += lines[previous + 1 : index]  # the blank lines between two of theirs
-        kept.append(lines[index])
+        kept.append(pieces.get(index, lines[index]))
     return "\n".join(kept).strip()
+
+
+def _typed_onto(line: str, candidates: Sequence[str]) -> str | None:
+    """If ``line`` is one of ``candidates`` (syncsvc's lines) with text typed before or after
+    it, that text; else None (the whole line is the person's)."""
+    for original in candidates:
+        pattern = _loose_pattern(original)
+        if pattern is None:
+            continue
+        at_start = re.match(pattern + r"(?=\s|$)", line, re.IGNORECASE)
+        if at_start:
+            return line[at_start.end() :].strip()
+        at_end = re.search(r"(?:^|(?<=\s))" + pattern + r"\s*$", line, re.IGNORECASE)
+        if at_end:
+            return line[: at_end.start()].strip()
+    return None
+
+
+def _loose_pattern(line: str) -> str | None:
+    """A regex matching ``line`` as ``_comparable`` compares: any run of spaces, any dash,
+    bidi marks ignored, case-insensitive (the caller's flag)."""
+    words = line.translate(BIDI).split()
+    if not words:
+        return None
+    dash = f"[{re.escape(_DASHES)}]"
+    return r"\s*" + r"\s+".join(
+        "".join(dash if ch in _DASHES else re.escape(ch) for ch in word) for word in words
+    )

@@ -12,9 +12,8 @@ the same notes twice changes nothing (``calls.notes_hash``).
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -35,10 +34,43 @@ if TYPE_CHECKING:
 # Start-up time: notes (many regexes) and phones (phonenumbers) are imported where they are
 # used, so commands that only import this module for a query (`syncsvc status`) start faster.
 
-log = logging.getLogger("syncsvc")
-
 MISSED_AFTER = timedelta(days=1)
 NO_TOPIC = "the field you want to explore"
+
+
+@dataclass
+class CallRead:
+    """What one sync understood of one call's event: said back in ``sync``'s output, the
+    daemon's log and the receipt in the event."""
+
+    call_id: str
+    person: str
+    understood: list[str] = field(default_factory=list)
+    not_understood: list[str] = field(default_factory=list)
+    error: str | None = None  # the note could not be applied (the other calls' were)
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "call_id": self.call_id,
+            "person": self.person,
+            "understood": self.understood,
+            "not_understood": self.not_understood,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def line(self) -> str:
+        """One line: the person and what was understood, plus the lines not used."""
+        said = "; ".join(events.clean_line(x) for x in self.understood) or "nothing to act on"
+        out = f"{events.clean_line(self.person)}: {said}"
+        if self.not_understood:
+            out += " — not understood: " + " | ".join(
+                events.clean_line(x) for x in self.not_understood
+            )
+        if self.error is not None:
+            out += f" — could not be applied: {events.clean_line(self.error)}"
+        return out
 
 
 @dataclass
@@ -49,6 +81,7 @@ class SyncReport:
     deleted: int = 0
     missed: int = 0
     applied: list[str] = field(default_factory=list)  # call ids whose notes were applied
+    calls: list[CallRead] = field(default_factory=list)  # every call whose note was read
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -58,6 +91,7 @@ class SyncReport:
             "deleted": self.deleted,
             "missed": self.missed,
             "applied": self.applied,
+            "calls": [c.as_json() for c in self.calls],
         }
 
 
@@ -170,55 +204,225 @@ def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str)
 
 
 # ------------------------------------------------------------------------ reading
+PREP_KEPT = "preparation note kept: after the call, write how it went"
+
+
+@dataclass
+class _Receipt:
+    """A receipt to write back into an event once the notes are committed."""
+
+    remote: RemoteEvent
+    call: calls_db.Call
+    text: str  # the event's description as text now
+    old: str | None  # the receipt syncsvc wrote before (replaced, never doubled)
+    new: str
+
+
 def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -> SyncReport:
-    """Apply what changed in the calendar since the last read; mark missed calls."""
+    """Apply what changed in the calendar since the last read; mark missed calls; then say
+    what was understood back into each event (the receipt).
+
+    Each call's note is applied on its own (a savepoint): one that fails is reported and the
+    others proceed. Receipts are written after the commit with the backend's conditional
+    write, so an edit the person made meanwhile wins (the next read sees it). Until an event's
+    receipt is written, neither its new etag nor the sync token is stored: a crash in between
+    means the event is read again, and the same note read twice changes nothing."""
     report = SyncReport()
     conn = store.conn
     known = calls_db.known_etags(conn, calendar.key)
     changes = calendar.changes(store.token(calendar.key), known)
+    receipts: list[_Receipt] = []
+    cancelled: list[calls_db.Call] = []
     with store.tx():
         for remote in changes.changed:
-            if apply_remote(conn, config, calendar.key, remote, now):
-                report.applied.append(remote.call_id)
             report.changed += 1
+            read = _read_one(store, config, calendar.key, remote, now, receipts, cancelled)
+            if read is None:
+                continue
+            report.calls.append(read)
+            if read.understood and read.error is None:
+                report.applied.append(remote.call_id)
         for uid in changes.deleted:
             report.deleted += calls_db.event_deleted(conn, calendar.key, uid)
-        store.set_token(calendar.key, changes.token)
+        if not receipts:
+            store.set_token(calendar.key, changes.token)
         report.missed = calls_db.mark_missed(conn, now - MISSED_AFTER)
+    for receipt in receipts:
+        _write_receipt(store, calendar, config, receipt)
+    for call in cancelled:
+        _remove_event(store, calendar, call)
+    if receipts:
+        with store.tx():
+            store.set_token(calendar.key, changes.token)
     return report
 
 
+def _read_one(
+    store: Store,
+    config: Config,
+    calendar: str,
+    remote: RemoteEvent,
+    now: datetime,
+    receipts: list[_Receipt],
+    cancelled: list[calls_db.Call],
+) -> CallRead | None:
+    """``apply_remote`` for one event, isolated: a failure rolls back this event alone and is
+    reported for it (sync output, log, receipt)."""
+    try:
+        with store.savepoint() as conn:
+            return apply_remote(conn, config, calendar, remote, now, receipts, cancelled)
+    except Exception as e:  # anything at all: the other calls' notes must still be read
+        call = calls_db.get(store.conn, remote.call_id)
+        if call is None:
+            return None
+        state = calls_db.event_state(store.conn, calendar, call.id)
+        error = str(e) or type(e).__name__
+        read = CallRead(call.id, call.person_name, error=error)
+        new = events.receipt_block([f"could not be applied: {error}"])
+        old = state.receipt if state else None
+        _queue_receipt(receipts, _Receipt(remote, call, html_to_text(remote.description), old, new))
+        return read
+
+
 def apply_remote(
-    conn: Connection, config: Config, calendar: str, remote: RemoteEvent, now: datetime
-) -> bool:
-    """Take one event as the person left it. True if new notes were applied."""
+    conn: Connection,
+    config: Config,
+    calendar: str,
+    remote: RemoteEvent,
+    now: datetime,
+    receipts: list[_Receipt] | None = None,
+    cancelled: list[calls_db.Call] | None = None,
+) -> CallRead | None:
+    """Take one event as the person left it: its time, their text (the difference from what
+    syncsvc wrote), and what that text means for the call. Returns what was read (None: not
+    our call, or nothing written); a receipt to write goes to ``receipts``, and retry calls a
+    changed note no longer wants to ``cancelled``."""
     from syncsvc import notes
 
     call = calls_db.get(conn, remote.call_id)
     if call is None:
-        return False  # another installation's event in a shared calendar: not ours to read
+        return None  # another installation's event in a shared calendar: not ours to read
     state = calls_db.event_state(conn, calendar, call.id)
     written = state.written if state else None
-    text_now = html_to_text(remote.description).strip()
-    edited = written is not None and text_now != html_to_text(written).strip()
-    calls_db.upsert_event_state(
-        conn, calendar, call.id, remote.uid, state="written", etag=remote.etag
-    )
+    old_receipt = state.receipt if state else None
+    text_now = html_to_text(remote.description)
+    user = events.user_text(remote.description, written, old_receipt)
+    expected = events.with_receipt(written or "", old_receipt) if old_receipt else written or ""
+    edited = written is not None and (bool(user) or not events.same_text(text_now, expected))
     moved = _moved(call, remote)
     if (edited or moved) and not (state and state.edited):
         calls_db.mark_edited(conn, calendar, call.id)
     if moved:
         _move(conn, call, remote)
         call = calls_db.get(conn, call.id) or call
-    user = events.user_text(remote.description, written)
-    parsed = notes.parse_notes(user, call_day=call.day, title=remote.summary)
-    if parsed.outcome is None:
+
+    before_start = now < call.start
+    if before_start:
+        parsed = notes.parse_notes(user, call_day=call.day, title=remote.summary, before_start=True)
+        if parsed.outcome is None and user != call.prep_notes:
+            calls_db.set_prep_notes(conn, call.id, user)
+    else:
+        after = events.added_text(user, call.prep_notes)
+        parsed = notes.parse_notes(after, call_day=call.day, title=remote.summary)
+        if parsed.outcome is None and call.prep_notes:  # only a plain outcome counts
+            parsed = notes.parse_notes(
+                call.prep_notes, call_day=call.day, title=remote.summary, before_start=True
+            )
+
+    read: CallRead | None = None
+    if parsed.outcome is not None:
+        read = CallRead(
+            call.id, call.person_name, list(parsed.understood), list(parsed.not_understood)
+        )
+        digest = hashlib.sha256(f"{remote.summary}\n{parsed.text}".encode()).hexdigest()
+        if digest != call.notes_hash:
+            if call.notes_hash is not None:  # a change of mind: the new text decides
+                _undo(conn, config, call, parsed, now, cancelled)
+            apply_notes(conn, config, call, parsed, digest, now)
+    elif user:
+        read = CallRead(call.id, call.person_name, [PREP_KEPT], list(parsed.not_understood))
+
+    pending = False
+    if read is not None and receipts is not None:
+        new = events.receipt_block(
+            [*read.understood, *(f"not understood: {line}" for line in read.not_understood)]
+        )
+        pending = _queue_receipt(receipts, _Receipt(remote, call, text_now, old_receipt, new))
+    # the event's new etag is stored once its receipt is written (see read_back)
+    calls_db.upsert_event_state(
+        conn, calendar, call.id, remote.uid, state="written", etag=None if pending else remote.etag
+    )
+    return read
+
+
+def _queue_receipt(receipts: list[_Receipt], r: _Receipt) -> bool:
+    """Queue ``r`` unless the event already ends with it; True if queued. An event under
+    another uid than the call's (a copy some app or someone planted) gets none: syncsvc
+    writes only its own events."""
+    if r.remote.uid != uid_for(r.call.id):
         return False
-    digest = hashlib.sha256(f"{remote.summary}\n{parsed.text}".encode()).hexdigest()
-    if digest == call.notes_hash:
+    if r.new == r.old and events.ends_with(r.text, r.new):
         return False
-    apply_notes(conn, config, call, parsed, digest, now)
+    receipts.append(r)
     return True
+
+
+def _undo(
+    conn: Connection,
+    config: Config,
+    call: calls_db.Call,
+    parsed: notes.ParsedNotes,
+    now: datetime,
+    cancelled: list[calls_db.Call] | None,
+) -> None:
+    """Before a changed note is applied: take back what the earlier reading produced (store
+    rule ``undo_notes``), and the retry call an earlier "reschedule" made unless the new note
+    asks for the same day (its event is removed after the commit)."""
+    notes_db.undo_notes(conn, call)
+    keep = _reschedule_day(config, call, parsed, now) if parsed.outcome == "rescheduled" else None
+    for retry in calls_db.open_retries_from(conn, call.id):
+        if retry.day != keep:
+            calls_db.cancel_retry(conn, retry.id)
+            if cancelled is not None:
+                cancelled.append(retry)
+
+
+def _write_receipt(store: Store, calendar: Calendar, config: Config, r: _Receipt) -> None:
+    """Append the receipt to the event as the person left it (title, time and text kept),
+    only if it is still as read: a conflict means they edited it meanwhile, and their edit
+    wins; the next read sees it and writes a fresh receipt."""
+    zone = ZoneInfo(r.call.tz)
+    start = (r.remote.start or r.call.start).astimezone(zone)
+    end = (r.remote.end or r.call.end).astimezone(zone)
+    event = CallEvent(
+        uid=r.remote.uid,
+        call_id=r.call.id,
+        summary=r.remote.summary,
+        description=events.with_receipt(r.text, r.new, r.old),
+        start=start,
+        end=end if end > start else start + (r.call.end - r.call.start),
+        alarm_minutes=config.calls.reminder_minutes,
+    )
+    try:
+        etag = calendar.update(event, r.remote.etag)
+    except (ConflictError, NotFoundError):
+        return
+    with store.tx() as conn:
+        calls_db.set_receipt(conn, calendar.key, r.call.id, etag, r.new)
+
+
+def _remove_event(store: Store, calendar: Calendar, call: calls_db.Call) -> None:
+    """A retry call the person's changed note no longer wants (already skipped in the store):
+    its event goes, unless they touched it (then it stays theirs)."""
+    state = calls_db.event_state(store.conn, calendar.key, call.id)
+    if state is None or state.state != "written" or state.edited:
+        return
+    try:
+        calendar.delete(state.uid, state.etag)
+    except (ConflictError, NotFoundError):
+        return
+    with store.tx() as conn:
+        calls_db.upsert_event_state(conn, calendar.key, call.id, state.uid, state="deleted")
 
 
 def _moved(call: calls_db.Call, remote: RemoteEvent) -> bool:
@@ -256,12 +460,21 @@ def apply_notes(
     )
     notes_db.apply_notes(conn, call, recorded, now)
     if parsed.outcome == "rescheduled":
-        today = now.astimezone(config.calls.zone).date()
-        earliest = max(call.day + timedelta(days=1), today)
-        day = parsed.reschedule_to
-        if day is None or day < earliest:  # "later", or a day already gone
-            day = planner.planning_days(config.calls, earliest, 1)[0]
+        day = _reschedule_day(config, call, parsed, now)
         scheduling.add_retry(conn, config.calls, call, day, store_db.install_id(conn))
+
+
+def _reschedule_day(
+    config: Config, call: calls_db.Call, parsed: notes.ParsedNotes, now: datetime
+) -> date:
+    """The day a rescheduled call asks for; "later", or a day already gone, is the next
+    planning day."""
+    today = now.astimezone(config.calls.zone).date()
+    earliest = max(call.day + timedelta(days=1), today)
+    day = parsed.reschedule_to
+    if day is None or day < earliest:
+        day = planner.planning_days(config.calls, earliest, 1)[0]
+    return day
 
 
 def _referral(ref: notes.Referral, region: str | None) -> notes_db.Referral:

@@ -77,7 +77,8 @@ def test_a_week_in_radicale_read_back_whatever_the_phone_did(caldav_app: Any) ->
     phone.edit(uid_for(c[5].id), start=moved_to, end=moved_to.replace(minute=50))
     phone.edit(uid_for(c[6].id), delete=True)
 
-    app.clock.set(datetime(2026, 12, 1, 21, 0, tzinfo=BERLIN))
+    # after Wednesday's calls: text first seen before a call's start would be a preparation note
+    app.clock.set(datetime(2026, 12, 2, 21, 0, tzinfo=BERLIN))
     app.sync()
     conn = app.store.conn
     got = {call.id: calls_db.get(conn, call.id) for call in c}

@@ -28,6 +28,7 @@ class Call:
     notes_hash: str | None
     follow_up: date | None
     origin_call: str | None
+    prep_notes: str = ""  # what the person wrote before the call's start
     referrals: list[str] = field(default_factory=list)
     offers: list[str] = field(default_factory=list)
     wins: list[str] = field(default_factory=list)
@@ -71,6 +72,7 @@ def _call(conn: sqlite3.Connection, row: sqlite3.Row, *, details: bool = True) -
         notes_hash=row["notes_hash"],
         follow_up=date.fromisoformat(row["follow_up"]) if row["follow_up"] else None,
         origin_call=row["origin_call"],
+        prep_notes=row["prep_notes"],
     )
     if details:
         call.referrals = [
@@ -258,6 +260,7 @@ class EventState:
     state: str
     written: str | None
     edited: bool
+    receipt: str | None  # the receipt block syncsvc last wrote into the event
 
 
 def event_state(conn: sqlite3.Connection, calendar: str, call_id: str) -> EventState | None:
@@ -283,6 +286,7 @@ def _state(row: sqlite3.Row) -> EventState:
         state=row["state"],
         written=row["written"],
         edited=bool(row["edited"]),
+        receipt=row["receipt"],
     )
 
 
@@ -364,3 +368,39 @@ def event_deleted(conn: sqlite3.Connection, calendar: str, uid: str) -> int:
     if call is not None and call.outcome == OPEN:
         set_outcome(conn, call.id, "skipped")
     return 1
+
+
+def set_receipt(
+    conn: sqlite3.Connection, calendar: str, call_id: str, etag: str, receipt: str
+) -> None:
+    """The event now ends with ``receipt`` (written by syncsvc) and has ``etag``."""
+    conn.execute(
+        "UPDATE calendar_events SET etag = ?, receipt = ? WHERE calendar = ? AND call_id = ?",
+        (etag, receipt, calendar, call_id),
+    )
+
+
+def set_prep_notes(conn: sqlite3.Connection, call_id: str, text: str) -> None:
+    """What the person wrote into the event before the call's start (not an outcome)."""
+    conn.execute(
+        "UPDATE calls SET prep_notes = ?, updated_at = ? WHERE id = ?",
+        (text, utcnow_iso(), call_id),
+    )
+
+
+def open_retries_from(conn: sqlite3.Connection, call_id: str) -> list[Call]:
+    """The still-open retry calls that ``call_id``'s notes made (a reschedule)."""
+    rows = conn.execute(
+        _CALL_SQL + " WHERE c.origin_call = ? AND c.kind = 'retry' AND c.outcome = 'planned'",
+        (call_id,),
+    )
+    return [_call(conn, r) for r in rows]
+
+
+def cancel_retry(conn: sqlite3.Connection, call_id: str) -> None:
+    """A retry no longer wanted: skipped, and no longer the retry of its origin call (so a
+    new reschedule of that call can make another)."""
+    conn.execute(
+        "UPDATE calls SET outcome = 'skipped', origin_call = NULL, updated_at = ? WHERE id = ?",
+        (utcnow_iso(), call_id),
+    )

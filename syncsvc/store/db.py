@@ -117,6 +117,20 @@ class Store:
         self._depth = 0
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[sqlite3.Connection]:
+        """Inside a transaction, a step that fails alone: an exception rolls back what the
+        block did and propagates; the transaction goes on for the caller to decide."""
+        assert self._depth, "a savepoint lives inside tx()"
+        self.conn.execute("SAVEPOINT step")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK TO step")
+            self.conn.execute("RELEASE step")
+            raise
+        self.conn.execute("RELEASE step")
+
     # ------------------------------------------------------------------ meta, tokens
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

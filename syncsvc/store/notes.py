@@ -107,3 +107,13 @@ def referred_person(conn: sqlite3.Connection, ref: Referral, referrer: int) -> i
     for value, norm in ref.phones:
         people_db.add_address(conn, person_id, "phone", value, norm)
     return person_id
+
+
+def undo_notes(conn: sqlite3.Connection, call: calls_db.Call) -> None:
+    """The person changed their mind about ``call``'s note: take back what its earlier
+    reading produced that the new reading decides again — offers not yet done, wins, and the
+    thank-you updates a win queued that are not planned yet. People it added stay on the list
+    (and their referral rows): a name once written down is never lost."""
+    conn.execute("DELETE FROM offers WHERE call_id = ? AND done_at IS NULL", (call.id,))
+    conn.execute("DELETE FROM updates WHERE win_call = ? AND call_id IS NULL", (call.id,))
+    conn.execute("DELETE FROM wins WHERE call_id = ?", (call.id,))
