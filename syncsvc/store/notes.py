@@ -57,7 +57,7 @@ class Applied:
     closed_offers: list[str] = field(default_factory=list)  # the offers' own texts, now done
     people: list[int] = field(default_factory=list)  # the people its referrals name
     updates: list[int] = field(default_factory=list)  # people queued a thank-you call
-    paused: str | None = None  # the pause the outcome set on the call's person, if any
+    paused: str | None = None  # the pause the outcome asks for (stop | wrong_number), if any
 
 
 def apply_notes(
