@@ -387,3 +387,26 @@ class App:
         from syncsvc import insight
 
         return insight.status_wins(self.store.conn)
+
+    # ------------------------------------------------------------------ offers and pauses
+    def offers(self) -> list[calls_db.Offer]:
+        """Open offers, oldest first (by the day of the call they were made on)."""
+        return calls_db.offers_open(self.store.conn)
+
+    def offer_done(self, offer_id: int) -> tuple[calls_db.Offer, bool]:
+        """Mark offer ``offer_id`` done. Returns it, and False if it was done already."""
+        with self.locked(), self.store.tx() as conn:
+            if calls_db.offer(conn, offer_id) is None:
+                raise UsageError(f"no offer has the id {offer_id} (see `syncsvc offers`)")
+            closed = calls_db.close_offer(conn, offer_id, self.now())
+            offer = calls_db.offer(conn, offer_id)
+        assert offer is not None
+        return offer, closed
+
+    def pause(self, person: str, reason: str | None) -> int:
+        """Take ``person`` out of every planning lane ('never', 'stop', 'wrong_number'), or
+        bring them back (None). Returns their id."""
+        with self.locked(), self.store.tx() as conn:
+            person_id = self.find_one(person)
+            people_db.set_paused(conn, person_id, reason)
+        return person_id

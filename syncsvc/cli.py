@@ -347,6 +347,26 @@ def cmd_run(ctx: Ctx, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_offers(ctx: Ctx, args: argparse.Namespace) -> None:
+    from syncsvc import views
+
+    offers = ctx.app.offers()
+    if args.json:
+        emit_json([o.as_json() for o in offers])
+    else:
+        views.print_offers(offers)
+
+
+def cmd_offer_done(ctx: Ctx, args: argparse.Namespace) -> None:
+    offer, closed = ctx.app.offer_done(args.offer_id)
+    if args.json:
+        emit_json({**offer.as_json(), "was_open": closed})
+    elif closed:
+        print(f"Offer {offer.id} done: {offer.text} ({offer.person_name}).")
+    else:
+        print(f"Offer {offer.id} was done already ({offer.done_at}): {offer.text}.")
+
+
 # ---------------------------------------------------------------------------- report
 def cmd_report(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import report as report_mod
@@ -494,6 +514,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "status", cmd_status, "Today's calls, outcomes, streak, referrals gained, open offers."
     )
+    json_flag(p)
+
+    p = command("offers", cmd_offers, "Open offers, oldest first (offers done ID: mark one done).")
+    p.set_defaults(help_parser=p)
+    json_flag(p)
+    actions = p.add_subparsers(title="actions", metavar="ACTION")
+    p = command(
+        "done", cmd_offer_done, "Mark offer ID done (the id `syncsvc offers` shows).", group=actions
+    )
+    p.add_argument("offer_id", metavar="ID", type=int)
     json_flag(p)
 
     p = command("run", cmd_run, "The daemon: plans every planning day, syncs every few minutes.")

@@ -4,8 +4,8 @@ Each planning day gets exactly ``per_day`` calls (fewer only when too few people
 chosen in this order: follow-ups due (and thank-you calls for a win), referrals not yet
 called, retries (no answer / missed) a few days old, then the rotation: never-called people
 first, then those called fewest times and longest ago, ties in a stable shuffled order.
-Nobody has two open calls; nobody is called twice in a day; planning a day again changes
-nothing.
+Nobody has two open calls; nobody is called twice in a day; a thank-you call never comes
+within a week of another call to that person; planning a day again changes nothing.
 
 A pure function of facts and a clock: the store (``store/planning.py``) gathers the facts
 for a day — with indexed, LIMITed queries, so planning does not load the whole name list —
@@ -15,7 +15,7 @@ three in one transaction). Nothing here reads or writes the database.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +24,9 @@ from syncsvc.config import CallsConfig
 
 RETRY_AFTER_DAYS = 2  # "a few days": a no-answer on Monday is tried again from Wednesday
 MAX_RETRIES = 2  # consecutive retries of one call before the person goes back to the rotation
+# A thank-you call for a win waits until this many days lie between it and any other call to
+# the person, planned or done: "never a second call to the same person within a week".
+UPDATE_GAP_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class PlanningFacts:
     ``rotation`` holds free people only (no open call, no call that day, no fresh no-answer),
     at least twice as many as calls still wanted; ``not_free`` holds the people with an open
     call or a call on ``day`` (the lanes before the rotation are not filtered by the store).
+    No lane holds a paused person (asked not to be called, wrong number, never).
+    ``update_call_days``: for the people in ``updates``, the days of their planned or done
+    calls less than ``UPDATE_GAP_DAYS`` before or after ``day``.
     """
 
     day: date
@@ -70,6 +76,7 @@ class PlanningFacts:
     retries: tuple[RetryCandidate, ...] = ()
     rotation: tuple[int, ...] = ()
     not_free: frozenset[int] = field(default_factory=frozenset)
+    update_call_days: Mapping[int, Collection[date]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,12 +167,29 @@ def rotation_limit(wanted: int) -> int:
     return 2 * wanted
 
 
+def update_window(day: date) -> tuple[date, date]:
+    """The first and last day a call to a person keeps a thank-you call off ``day``."""
+    gap = timedelta(days=UPDATE_GAP_DAYS - 1)
+    return day - gap, day + gap
+
+
+def update_due(facts: PlanningFacts, person_id: int) -> bool:
+    """A thank-you call to ``person_id`` may be planned on ``facts.day``: no other call of
+    theirs, planned or done, lies within a week of it (else it waits until the week passed)."""
+    first, last = update_window(facts.day)
+    return not any(first <= d <= last for d in facts.update_call_days.get(person_id, ()))
+
+
 def choose(facts: PlanningFacts, wanted: int) -> list[Pick]:
     """Up to ``wanted`` people for ``facts.day``, in lane order; nobody twice, nobody who
-    is not free."""
+    is not free, no thank-you call within a week of another call to that person."""
     lanes: tuple[Sequence[Pick], ...] = (
         [Pick(d.person_id, "follow_up", d.call_id) for d in facts.follow_ups],
-        [Pick(d.person_id, "follow_up", win_call=d.call_id) for d in facts.updates],
+        [
+            Pick(d.person_id, "follow_up", win_call=d.call_id)
+            for d in facts.updates
+            if update_due(facts, d.person_id)
+        ],
         [Pick(person_id, "referral") for person_id in facts.referrals],
         [Pick(r.person_id, "retry", r.call_id) for r in facts.retries if r.depth < MAX_RETRIES],
         [Pick(person_id, "rotation") for person_id in facts.rotation],

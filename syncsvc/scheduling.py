@@ -21,6 +21,7 @@ def facts(conn: Connection, day: date, wanted: int) -> planner.PlanningFacts:
         rotation_limit=planner.rotation_limit(wanted),
         retry_cutoff=planner.retry_cutoff(day),
         max_retry_depth=planner.MAX_RETRIES,
+        update_window=planner.update_window(day),
     )
 
 

@@ -457,6 +457,7 @@ def apply_notes(
         referrals=[_referral(ref, config.calls.region) for ref in parsed.referrals],
         offers=parsed.offers,
         wins=parsed.wins,
+        closed_offers=parsed.closed_offers,
     )
     notes_db.apply_notes(conn, call, recorded, now)
     if parsed.outcome == "rescheduled":

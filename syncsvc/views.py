@@ -51,6 +51,7 @@ def person_json(app: App, p: Person) -> dict[str, Any]:
         "last_contacted": p.last_contacted,
         "next_call": next_call.isoformat() if next_call else None,
         "removed_at_source": p.removed_at_source,
+        "paused": p.paused,
     }
 
 
@@ -125,6 +126,17 @@ def print_calls(rows: Sequence[calls_db.Call]) -> None:
             c.follow_up.isoformat() if c.follow_up else "",
         )
     _console().print(table)
+
+
+def print_offers(offers: Sequence[calls_db.Offer]) -> None:
+    if not offers:
+        _line("No open offers.")
+        return
+    table = _table("id", "date", "person", "offer")
+    for o in offers:
+        table.add_row(str(o.id), o.day.isoformat(), o.person_name, o.text)
+    _console().print(table)
+    _line("When you have made one good: syncsvc offers done ID")
 
 
 def print_status(data: dict[str, Any]) -> None:

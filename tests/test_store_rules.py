@@ -185,17 +185,19 @@ def test_a_referral_names_a_known_person_without_replacing_their_referrer(store:
         assert people_db.referral_chain(conn, second) == [second]
 
 
-def test_a_win_queues_an_update_for_the_whole_referral_chain(store: Store) -> None:
+def test_a_win_queues_an_update_for_the_people_up_the_referral_chain(store: Store) -> None:
     with store.tx() as conn:
         a = people_db.add(conn, name="A", source="manual")
         b = people_db.add(conn, name="B", source="referral", referred_by=a)
         c = people_db.add(conn, name="C", source="referral", referred_by=b)
         call = add_call(conn, c)
         win = notes_db.Notes(outcome="done", text="done\nwin: a job", digest="w", wins=["a job"])
-        notes_db.apply_notes(conn, call, win, NOW)
+        applied = notes_db.apply_notes(conn, call, win, NOW)
         updates = planning_db.pending_updates(conn)
-        assert [u.person_id for u in updates] == [a, b, c]  # the chain, by id
+        # the chain, by id; not C: the win is hers and she was just on the phone (issue 13)
+        assert [u.person_id for u in updates] == [a, b]
         assert {u.call_id for u in updates} == {call.id}
+        assert applied.updates == [b, a]  # nearest first
 
 
 def test_close_offer_takes_it_off_the_open_list(store: Store) -> None:

@@ -199,6 +199,61 @@ def open_offers(
     return [(r[0], r[1], r[2]) for r in conn.execute(sql + " ORDER BY o.id", args)]
 
 
+@dataclass(frozen=True)
+class Offer:
+    """Something the person offered someone on a call: open until ``done_at``."""
+
+    id: int
+    call_id: str
+    person_id: int
+    person_name: str
+    text: str
+    day: date  # the day of the call it was offered on
+    done_at: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "person": {"id": self.person_id, "name": self.person_name},
+            "text": self.text,
+            "date": self.day.isoformat(),
+            "call_id": self.call_id,
+            "done_at": self.done_at,
+        }
+
+
+_OFFER_SQL = """SELECT o.id, o.call_id, o.person_id, p.name, o.text, c.day, o.done_at
+                FROM offers o JOIN people p ON p.id = o.person_id
+                JOIN calls c ON c.id = o.call_id"""
+
+
+def _offer(row: sqlite3.Row) -> Offer:
+    return Offer(row[0], row[1], row[2], row[3], row[4], date.fromisoformat(row[5]), row[6])
+
+
+def offer(conn: sqlite3.Connection, offer_id: int) -> Offer | None:
+    row = conn.execute(_OFFER_SQL + " WHERE o.id = ?", (offer_id,)).fetchone()
+    return _offer(row) if row else None
+
+
+def offers_open(conn: sqlite3.Connection) -> list[Offer]:
+    """Every offer not yet done, oldest first (by the day of its call, then as noted)."""
+    rows = conn.execute(_OFFER_SQL + " WHERE o.done_at IS NULL ORDER BY c.day, o.id")
+    return [_offer(r) for r in rows]
+
+
+def earlier_offers(
+    conn: sqlite3.Connection, person_id: int, call_id: str, day: date
+) -> list[Offer]:
+    """The person's offers (open or done) from their calls other than ``call_id`` up to
+    ``day``: what a "gave: ..." line on that call can mean, as noted."""
+    rows = conn.execute(
+        _OFFER_SQL + " WHERE o.person_id = ? AND o.call_id != ? AND c.day <= ? ORDER BY o.id",
+        (person_id, call_id, day.isoformat()),
+    )
+    return [_offer(r) for r in rows]
+
+
 def close_offer(conn: sqlite3.Connection, offer_id: int, when: datetime) -> bool:
     """The offer was made good: it no longer shows as open. True if it was open."""
     cur = conn.execute(

@@ -1,19 +1,30 @@
 """Applying the person's notes to a call: the outcome, and what the notes produced (referrals,
-offers, wins, and the thank-you updates a win earns everyone in its referral chain).
+offers, offers made good, wins, the thank-you updates a win earns the people whose referrals
+led to it, and a pause for someone who asked not to be called or whose number was wrong).
 
 The notes are parsed (``syncsvc/notes.py``) and their addresses normalised by the caller; this
-module only records them. Applying the same notes twice changes nothing: every row is keyed.
+module only records them. Applying the same notes twice changes nothing: every row is keyed,
+and an offer already made good is matched again, not a second one closed.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
+
+# The outcomes that take the person out of every planning lane, by the pause they set.
+PAUSING = ("stop", "wrong_number")
+# How alike a "gave: ..." text and an open offer must be (difflib's ratio of their
+# normalised words) when neither contains the other.
+OFFER_MATCH_RATIO = 0.6
 
 
 @dataclass(frozen=True)
@@ -29,19 +40,37 @@ class Referral:
 class Notes:
     """What the person's notes say about one call."""
 
-    outcome: str  # done | no_answer | rescheduled | skipped
+    outcome: str  # done | no_answer | rescheduled | skipped | stop | wrong_number
     text: str
     digest: str  # of the notes as read: the same digest again is not applied again
     follow_up: date | None = None
     referrals: Sequence[Referral] = ()
     offers: Sequence[str] = ()
     wins: Sequence[str] = ()
+    closed_offers: Sequence[str] = ()  # "gave: the article": offers from earlier calls now done
 
 
-def apply_notes(conn: sqlite3.Connection, call: calls_db.Call, notes: Notes, now: datetime) -> None:
+@dataclass
+class Applied:
+    """What applying a call's notes did beyond the call itself, for the receipt and the log."""
+
+    closed_offers: list[str] = field(default_factory=list)  # the offers' own texts, now done
+    people: list[int] = field(default_factory=list)  # the people its referrals name
+    updates: list[int] = field(default_factory=list)  # people queued a thank-you call
+    paused: str | None = None  # the pause the outcome asks for (stop | wrong_number), if any
+
+
+def apply_notes(
+    conn: sqlite3.Connection, call: calls_db.Call, notes: Notes, now: datetime
+) -> Applied:
     """Record ``notes`` on ``call``: its outcome and text; a done call updates the person's
     last contact; referrals are matched or added (referred by the call's person); offers and
-    wins are kept; a win queues a thank-you update for everyone in the referral chain."""
+    wins are kept; offers the notes say were made good are closed; a win queues a thank-you
+    update for the people up the referral chain; ``stop`` and ``wrong_number`` pause the
+    person (and a changed note that no longer says so lifts the pause it set)."""
+    applied = Applied()
+    before = conn.execute("SELECT outcome FROM calls WHERE id = ?", (call.id,)).fetchone()
+    _repause(conn, call.person_id, before[0] if before else None, notes.outcome, applied)
     conn.execute(
         "UPDATE calls SET outcome = ?, notes = ?, notes_hash = ?, follow_up = ?, updated_at = ? "
         "WHERE id = ?",
@@ -61,6 +90,7 @@ def apply_notes(conn: sqlite3.Connection, call: calls_db.Call, notes: Notes, now
         )
     for ref in notes.referrals:
         person_id = referred_person(conn, ref, call.person_id)
+        applied.people.append(person_id)
         conn.execute(
             "INSERT OR IGNORE INTO referrals(call_id, person_id) VALUES (?, ?)",
             (call.id, person_id),
@@ -70,20 +100,106 @@ def apply_notes(conn: sqlite3.Connection, call: calls_db.Call, notes: Notes, now
             "INSERT OR IGNORE INTO offers(call_id, person_id, text) VALUES (?, ?, ?)",
             (call.id, call.person_id, text),
         )
+    if notes.closed_offers:
+        applied.closed_offers = close_offers(conn, call, notes.closed_offers, now)
     for text in notes.wins:
         conn.execute("INSERT OR IGNORE INTO wins(call_id, text) VALUES (?, ?)", (call.id, text))
     if notes.wins:
-        queue_updates(conn, call.id, call.person_id)
+        applied.updates = queue_updates(conn, call.id, call.person_id)
+    return applied
 
 
-def queue_updates(conn: sqlite3.Connection, win_call: str, person_id: int) -> None:
-    """Everyone whose referrals led to ``person_id`` (and they themselves) gets a thank-you
-    update call about the win on ``win_call`` (the planner's update lane)."""
-    for someone in people_db.referral_chain(conn, person_id):
+def _repause(
+    conn: sqlite3.Connection, person_id: int, before: str | None, outcome: str, applied: Applied
+) -> None:
+    """Pause the person for a ``stop`` or ``wrong_number`` outcome. A pause this call's note
+    set before (its previous outcome) is lifted first: the person changed the note, so it
+    follows the new text. A stronger pause is never weakened: 'never' (by hand) over 'stop'
+    over 'wrong_number' (which a new address lifts by itself)."""
+    current = people_db.paused(conn, person_id)
+    if before in PAUSING and before != outcome and current == before:
+        people_db.set_paused(conn, person_id, None)
+        current = None
+    if outcome in PAUSING:
+        rank = {None: 0, "wrong_number": 1, "stop": 2, "never": 3}
+        if rank[outcome] > rank.get(current, 3):
+            people_db.set_paused(conn, person_id, outcome)
+        applied.paused = outcome
+
+
+def queue_updates(conn: sqlite3.Connection, win_call: str, person_id: int) -> list[int]:
+    """Everyone whose referrals led to ``person_id`` gets a thank-you update call about the
+    win on ``win_call`` (the planner's update lane). Not ``person_id``: the win is theirs, and
+    they were just on the phone. Returns the people, nearest first."""
+    chain = people_db.referral_chain(conn, person_id)[1:]
+    for someone in chain:
         conn.execute(
             "INSERT OR IGNORE INTO updates(win_call, person_id) VALUES (?, ?)",
             (win_call, someone),
         )
+    return chain
+
+
+# ------------------------------------------------------------------ offers made good
+def close_offers(
+    conn: sqlite3.Connection, call: calls_db.Call, texts: Sequence[str], now: datetime
+) -> list[str]:
+    """Close the offers ``texts`` ("gave: the article") say were made good: offers made to
+    the call's person on their earlier calls, never anyone else's. Each text closes the offer
+    it matches best (``offer_match``), an open one before one already done; when it matches
+    none and the person has exactly one open offer, that one. Returns the texts of the
+    offers matched (closed now, or already done by an earlier reading of the same note)."""
+    candidates = calls_db.earlier_offers(conn, call.person_id, call.id, call.day)
+    done: list[str] = []
+    closed: set[int] = set()
+    for text in texts:
+        scored = [
+            (score, o.done_at is None, o)
+            for o in candidates
+            if o.id not in closed and (score := offer_match(text, o.text)) > 0
+        ]
+        if scored:
+            best = max(scored, key=lambda s: (s[0], s[1]))[2]
+        else:
+            still_open = [o for o in candidates if o.done_at is None and o.id not in closed]
+            if len(still_open) != 1:
+                continue
+            best = still_open[0]
+        closed.add(best.id)
+        if best.done_at is None:
+            calls_db.close_offer(conn, best.id, now)
+        done.append(best.text)
+    return done
+
+
+# Words that say nothing about which offer is meant ("send HER THE article"): articles,
+# pronouns, a few prepositions; English and German, the languages the notes grammar reads.
+_ARTICLES = frozenset(
+    {"a", "an", "the", "her", "his", "their", "him", "them", "she", "he", "it", "my", "your"}
+    | {"our", "to", "for", "of", "der", "die", "das", "den", "dem", "des", "ein", "eine"}
+    | {"einen", "einem", "einer", "ihr", "ihm", "ihnen"}
+)
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` that say what it is: case-folded, accents and punctuation
+    gone, articles and pronouns ("her", "the") left out."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return [w for w in re.findall(r"\w+", plain) if w not in _ARTICLES]
+
+
+def offer_match(said: str, offer: str) -> float:
+    """How well "gave: ``said``" names the offer ``offer``: 1.0 when the words of one are
+    within the other's ("the article" and "send her the article"), else difflib's ratio of
+    the normalised texts when it is at least ``OFFER_MATCH_RATIO``, else 0."""
+    a, b = " ".join(_words(said)), " ".join(_words(offer))
+    if not a or not b:
+        return 0.0
+    if f" {a} " in f" {b} " or f" {b} " in f" {a} ":
+        return 1.0
+    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    return ratio if ratio >= OFFER_MATCH_RATIO else 0.0
 
 
 def referred_person(conn: sqlite3.Connection, ref: Referral, referrer: int) -> int:

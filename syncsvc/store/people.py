@@ -32,6 +32,7 @@ class Person:
     emails: list[str] = field(default_factory=list)
     phones: list[tuple[str, str]] = field(default_factory=list)  # (as written, normalised)
     urls: list[str] = field(default_factory=list)
+    paused: str | None = None  # out of every lane: 'never' | 'stop' | 'wrong_number'
 
 
 _PERSON_SQL = """
@@ -55,6 +56,7 @@ def _person(conn: sqlite3.Connection, row: sqlite3.Row) -> Person:
         added_at=row["added_at"],
         last_contacted=row["last_contacted"],
         removed_at_source=row["removed_at_source"],
+        paused=row["paused"],
     )
     for a in conn.execute(
         "SELECT kind, value, norm FROM addresses WHERE person_id = ? ORDER BY position, rowid",
@@ -273,7 +275,12 @@ def add_address(
     position: int | None = None,
 ) -> bool:
     """Add an email/phone/url unless the person has it already. True if added.
-    ``position``: its place in the person's list (default: after the ones they have)."""
+    ``position``: its place in the person's list (default: after the ones they have).
+
+    Every address a KNOWN person gains comes through here (an import's update, ``add``, a
+    referral line naming them; a new person's go through ``insert_addresses``), so this is
+    where a new phone or email lifts a ``wrong_number`` pause: there is a new way to reach
+    them."""
     if not norm:
         return False
     if position is None:
@@ -285,7 +292,13 @@ def add_address(
         "VALUES (?, ?, ?, ?, ?)",
         (person_id, kind, value, norm, position),
     )
-    return cur.rowcount > 0
+    added = cur.rowcount > 0
+    if added and kind in ("email", "phone"):
+        conn.execute(
+            "UPDATE people SET paused = NULL WHERE id = ? AND paused = 'wrong_number'",
+            (person_id,),
+        )
+    return added
 
 
 def add_source_id(
@@ -334,6 +347,29 @@ def better_name(conn: sqlite3.Connection, person_id: int, name: str) -> bool:
         conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
         return True
     return False
+
+
+# ---------------------------------------------------------------------------- pauses
+PAUSES = ("never", "stop", "wrong_number")
+
+
+def set_paused(conn: sqlite3.Connection, person_id: int, reason: str | None) -> bool:
+    """Take the person out of every planning lane (``reason``: 'never' by hand, 'stop' they
+    asked not to be called, 'wrong_number' until a new phone or email), or bring them back
+    (None). True if anything changed."""
+    if reason is not None and reason not in PAUSES:
+        raise ValueError(f"not a pause: {reason!r}")
+    cur = conn.execute(
+        "UPDATE people SET paused = ? WHERE id = ? AND paused IS NOT ?",
+        (reason, person_id, reason),
+    )
+    return cur.rowcount > 0
+
+
+def paused(conn: sqlite3.Connection, person_id: int) -> str | None:
+    """Why the person is out of the rotation, or None."""
+    row = conn.execute("SELECT paused FROM people WHERE id = ?", (person_id,)).fetchone()
+    return row[0] if row else None
 
 
 def mark_removed_at_source(conn: sqlite3.Connection, source: str, ext_id: str) -> bool:

@@ -2,13 +2,14 @@
 
 The planner (``syncsvc/planner.py``) is a pure function; every query it depends on lives here.
 Each lane is one indexed query, and the rotation is LIMITed, so a day is planned without
-loading the name list (docs/PERFORMANCE.md: ~1 ms with 100,000 people).
+loading the name list (docs/PERFORMANCE.md: ~1 ms with 100,000 people). A paused person
+(``people.paused``: never, stop, wrong number) is in no lane.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 
 from syncsvc.planner import Due, NewCall, PlanningFacts, RetryCandidate
@@ -22,16 +23,20 @@ def facts_for_day(
     rotation_limit: int,
     retry_cutoff: date,
     max_retry_depth: int,
+    update_window: tuple[date, date],
 ) -> PlanningFacts:
     """Everything planning ``day`` depends on. ``rotation_limit``: how many rotation
     candidates to supply; ``retry_cutoff``: a no-answer on this day or before may be retried
     (a later one keeps the person out of the rotation); retry depths are counted up to
-    ``max_retry_depth + 1``."""
+    ``max_retry_depth + 1``; ``update_window``: the days whose calls to a person keep a
+    thank-you call to them off ``day``."""
+    updates = pending_updates(conn)
     return PlanningFacts(
         day=day,
         taken=day_slots(conn, day),
         follow_ups=follow_ups_due(conn, day),
-        updates=pending_updates(conn),
+        updates=updates,
+        update_call_days=call_days_between(conn, {u.person_id for u in updates}, *update_window),
         referrals=referrals_not_called(conn),
         retries=retry_candidates(conn, retry_cutoff, max_retry_depth),
         rotation=rotation_candidates(conn, day, retry_cutoff, rotation_limit),
@@ -51,8 +56,8 @@ def day_slots(conn: sqlite3.Connection, day: date) -> tuple[tuple[datetime, date
 def follow_ups_due(conn: sqlite3.Connection, day: date) -> tuple[Due, ...]:
     """Calls whose follow-up date has come and that have no follow-up call yet."""
     rows = conn.execute(
-        """SELECT c.id, c.person_id FROM calls c
-           WHERE c.follow_up IS NOT NULL AND c.follow_up <= ?
+        """SELECT c.id, c.person_id FROM calls c JOIN people p ON p.id = c.person_id
+           WHERE c.follow_up IS NOT NULL AND c.follow_up <= ? AND p.paused IS NULL
              AND NOT EXISTS (SELECT 1 FROM calls f
                              WHERE f.origin_call = c.id AND f.kind = 'follow_up')
            ORDER BY c.follow_up, c.id""",
@@ -65,9 +70,27 @@ def pending_updates(conn: sqlite3.Connection) -> tuple[Due, ...]:
     """People to thank and tell about a win their referral led to, not yet given a call."""
     rows = conn.execute(
         """SELECT u.win_call, u.person_id FROM updates u JOIN calls w ON w.id = u.win_call
-           WHERE u.call_id IS NULL ORDER BY w.day, u.win_call, u.person_id"""
+             JOIN people p ON p.id = u.person_id
+           WHERE u.call_id IS NULL AND p.paused IS NULL
+           ORDER BY w.day, u.win_call, u.person_id"""
     )
     return tuple(Due(r[1], r[0]) for r in rows)
+
+
+def call_days_between(
+    conn: sqlite3.Connection, person_ids: Collection[int], first: date, last: date
+) -> dict[int, frozenset[date]]:
+    """The days from ``first`` to ``last`` on which each of these people has a call planned
+    or done (a call that did not reach them does not count)."""
+    out: dict[int, set[date]] = {}
+    for person_id in sorted(person_ids):
+        for (day,) in conn.execute(
+            "SELECT day FROM calls WHERE person_id = ? AND day BETWEEN ? AND ? "
+            "AND outcome IN ('planned', 'done')",
+            (person_id, first.isoformat(), last.isoformat()),
+        ):
+            out.setdefault(person_id, set()).add(date.fromisoformat(day))
+    return {person_id: frozenset(days) for person_id, days in out.items()}
 
 
 def referrals_not_called(conn: sqlite3.Connection) -> tuple[int, ...]:
@@ -75,7 +98,7 @@ def referrals_not_called(conn: sqlite3.Connection) -> tuple[int, ...]:
     # "+rotation_key": use the small referred_by index, not the rotation index over everyone
     rows = conn.execute(
         """SELECT id FROM people WHERE referred_by IS NOT NULL AND +rotation_key = ''
-             AND removed_at_source IS NULL
+             AND removed_at_source IS NULL AND paused IS NULL
            ORDER BY added_at, id"""
     )
     return tuple(r[0] for r in rows)
@@ -87,8 +110,8 @@ def retry_candidates(
     """Calls not answered or missed on ``cutoff`` or before, not retried yet, and the
     person's last call; each with its retry depth."""
     rows = conn.execute(
-        """SELECT c.id, c.person_id FROM calls c
-           WHERE c.outcome IN ('no_answer', 'missed') AND c.day <= ?
+        """SELECT c.id, c.person_id FROM calls c JOIN people p ON p.id = c.person_id
+           WHERE c.outcome IN ('no_answer', 'missed') AND c.day <= ? AND p.paused IS NULL
              AND NOT EXISTS (SELECT 1 FROM calls f WHERE f.origin_call = c.id AND f.kind = 'retry')
              AND NOT EXISTS (SELECT 1 FROM calls later
                              WHERE later.person_id = c.person_id AND later.day > c.day)
@@ -120,7 +143,7 @@ def rotation_candidates(
     not reached waits for their retry instead. Walks the rotation index, ``limit`` rows."""
     rows = conn.execute(
         """SELECT p.id FROM people p
-           WHERE p.removed_at_source IS NULL
+           WHERE p.removed_at_source IS NULL AND p.paused IS NULL
              AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id
                              AND c.outcome = 'planned')
              AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id AND c.day = ?)
