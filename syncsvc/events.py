@@ -131,6 +131,17 @@ def tel_uri(written: str, number: str = "") -> str | None:
     return None
 
 
+def phone_location(phones: Sequence[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The event's location and its ``tel:`` URI: the first phone, as written (cleaned like
+    any contact data), so a phone's calendar offers to dial it with one tap. (None, None)
+    without a phone."""
+    for written, number in phones:
+        shown = clean_line(written) or clean_line(number)
+        if shown:
+            return shown, tel_uri(clean_line(written), clean_line(number))
+    return None, None
+
+
 def _own_note(about: str | None) -> list[str]:
     """The person's own note about them ("rowed together at university"): what one wants
     to remember before calling an old contact. Its lines are kept, each cleaned."""
