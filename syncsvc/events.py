@@ -31,6 +31,7 @@ TOPIC_MISSING_LINE = (
 
 MAX_VALUE = 300  # one context value (a name, an offer, ...)
 MAX_NOTE = 1500  # the last call's note, shown in the next event
+MAX_ABOUT = 1000  # the person's own note about a contact (vCard NOTE, `add --note`)
 
 # Dashes an editor may have made of "---": hyphen-minus, hyphen, non-breaking hyphen, figure
 # dash, en dash, em dash, horizontal bar, minus sign, small/full-width hyphen-minus.
@@ -40,6 +41,11 @@ MARKER_RE = re.compile(
     rf"[{_DASHES}]+{_SP}*notes{_SP}*\({_SP}*write{_SP}+below{_SP}+this{_SP}+line{_SP}*\)"
     rf"{_SP}*[{_DASHES}]*",
     re.IGNORECASE,
+)
+#: the first line of the receipt syncsvc appends after reading a note (PRODUCT.md)
+RECEIPT_LINE = "--- syncsvc read this ---"
+RECEIPT_RE = re.compile(
+    rf"[{_DASHES}]+{_SP}*syncsvc{_SP}+read{_SP}+this{_SP}*[{_DASHES}]*", re.IGNORECASE
 )
 
 
@@ -61,19 +67,23 @@ class EventContext:
     open_offers: Sequence[str] = ()
     wins: Sequence[str] = ()  # successes to tell them about (update calls)
     urls: Sequence[str] = ()  # profile pages (LinkedIn)
+    about: str | None = None  # the person's own note about them (vCard NOTE, `add --note`)
 
 
 # --- sanitising -------------------------------------------------------------------------
 
 
 def _defuse_marker(text: str) -> str:
-    """Take the dashes off anything that would read as the marker line."""
-    while True:
-        match = MARKER_RE.search(text)
-        if match is None:
-            return text
-        inner = match.group(0).strip(_DASHES + " \t")
-        text = text[: match.start()] + inner + text[match.end() :]
+    """Take the dashes off anything that would read as the marker line or as the first line
+    of a receipt: contact data must never move the boundary of the person's text."""
+    for pattern in (MARKER_RE, RECEIPT_RE):
+        while True:
+            match = pattern.search(text)
+            if match is None:
+                break
+            inner = match.group(0).strip(_DASHES + " \t")
+            text = text[: match.start()] + inner + text[match.end() :]
+    return text
 
 
 def clean_line(value: object, limit: int | None = MAX_VALUE) -> str:
@@ -96,7 +106,8 @@ def clean_block(value: object, limit: int = MAX_NOTE) -> list[str]:
         if not line and (not lines or not lines[-1]):
             continue
         if total + len(line) > limit:
-            lines.append("…")
+            room = limit - total  # a long line is cut, not lost: its start is what counts
+            lines.append(line[: room - 1].rstrip() + "…" if room > 20 else "…")
             break
         lines.append(line)
         total += len(line) + 1
@@ -113,13 +124,33 @@ def _question(text: str) -> str:
     return _defuse_marker(text).strip("\n")
 
 
-def _tel(written: str, number: str) -> str | None:
+def tel_uri(written: str, number: str = "") -> str | None:
     """A ``tel:`` URI a phone dials with one tap (the normalised number preferred), or None."""
     for candidate in (number.strip(), written.strip()):
         digits = re.sub(r"[^0-9]", "", candidate)
         if digits:
             return f"tel:{'+' if candidate.startswith('+') else ''}{digits}"
     return None
+
+
+def phone_location(phones: Sequence[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The event's location and its ``tel:`` URI: the first phone, as written (cleaned like
+    any contact data), so a phone's calendar offers to dial it with one tap. (None, None)
+    without a phone."""
+    for written, number in phones:
+        shown = clean_line(written) or clean_line(number)
+        if shown:
+            return shown, tel_uri(clean_line(written), clean_line(number))
+    return None, None
+
+
+def _own_note(about: str | None) -> list[str]:
+    """The person's own note about them ("rowed together at university"): what one wants
+    to remember before calling an old contact. Its lines are kept, each cleaned."""
+    lines = clean_block(about or "", limit=MAX_ABOUT)
+    if len(lines) == 1:
+        return [f"Your note: {lines[0]}"]
+    return ["Your note:", *(f"  {line}" if line else "" for line in lines)] if lines else []
 
 
 # --- the event text ---------------------------------------------------------------------
@@ -143,7 +174,7 @@ def description(ctx: EventContext) -> str:
     reach: list[str] = []
     for written, number in ctx.phones:
         shown = clean_line(written) or clean_line(number)
-        tel = _tel(clean_line(written), clean_line(number))
+        tel = tel_uri(clean_line(written), clean_line(number))
         if tel and shown:
             reach.append(f"Phone: {shown} ({tel})")
         elif shown:
@@ -161,6 +192,7 @@ def description(ctx: EventContext) -> str:
     org, title = clean_line(ctx.org or ""), clean_line(ctx.title or "")
     if org or title:
         context.append(f"Work: {title} at {org}" if org and title else f"Work: {org or title}")
+    context += _own_note(ctx.about)
     if ctx.source and clean_line(ctx.source):
         context.append(f"On your list: {clean_line(ctx.source)}")
     if ctx.referred_by and clean_line(ctx.referred_by):

@@ -132,7 +132,9 @@ def build_event(conn: Connection, config: Config, call: calls_db.Call) -> CallEv
         open_offers=[text for _, _, text in calls_db.open_offers(conn, person.id)],
         wins=wins,
         urls=person.urls,
+        about=person.note,
     )
+    location, tel = events.phone_location(person.phones)
     return CallEvent(
         uid=uid_for(call.id),
         call_id=call.id,
@@ -141,6 +143,8 @@ def build_event(conn: Connection, config: Config, call: calls_db.Call) -> CallEv
         start=call.start.astimezone(ZoneInfo(call.tz)),
         end=call.end.astimezone(ZoneInfo(call.tz)),
         alarm_minutes=config.calls.reminder_minutes,
+        location=location,
+        tel=tel,
     )
 
 

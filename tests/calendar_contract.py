@@ -13,6 +13,9 @@ CalendarContract)``) and supplies these fixtures:
 - optionally ``add_foreign_event``: a callable taking a :class:`Foreign` (the person's own
   event with given times, all-day, free, cancelled or weekly) and putting it into the calendar
   as the person's calendar app would. Without it the ``busy()`` tests are skipped.
+- optionally ``app``: an :class:`App`, the person's calendar app adding data of its own to one
+  of syncsvc's events (an acknowledged alarm, a category or colour) and maybe a location.
+  Without it the tests that a rewrite keeps such data are skipped.
 
 UIDs used here are lowercase letters a-v and digits only, so a backend that uses them as
 Google event ids (base32hex) needs no mapping.
@@ -61,6 +64,57 @@ class Foreign:
 
 
 AddForeignEvent = Callable[[Foreign], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class AppView:
+    """One of syncsvc's events as the person's calendar app shows it."""
+
+    location: str | None
+    dial: str | None  # the tel: URI a phone offers to dial (None where the backend has none)
+    apps_data: bool  # what ``App.touch`` added is still there
+
+
+class App:
+    """The person's calendar app, acting on syncsvc's events outside syncsvc."""
+
+    def touch(self, uid: str, location: str | None = None) -> None:
+        """Add data of the app's own to the event, and set ``location`` if given."""
+        raise NotImplementedError
+
+    def view(self, uid: str) -> AppView:
+        raise NotImplementedError
+
+
+def app_touch_ics(data: bytes | str, location: str | None) -> bytes:
+    """What Thunderbird does to an event: X-MOZ-LASTACK when the alarm is dismissed, a
+    category, and the location the person typed. For vdir and CalDAV."""
+    cal = icalendar.Calendar.from_ical(data)
+    (vevent,) = cal.walk("VEVENT")
+    vevent.add("X-MOZ-LASTACK", "20260601T080000Z")
+    vevent.add("CATEGORIES", ["Networking"])
+    if location is not None:
+        vevent.pop("LOCATION", None)
+        vevent.add("LOCATION", location)
+    return cal.to_ical()
+
+
+def app_view_ics(data: bytes | str) -> AppView:
+    cal = icalendar.Calendar.from_ical(data)  # it parses: strict icalendar reads it back
+    (vevent,) = cal.walk("VEVENT")
+    location = vevent.get("LOCATION")
+    conference = vevent.get("CONFERENCE")
+    if isinstance(conference, list):
+        (conference,) = conference
+    if conference is not None:
+        assert conference.params["FEATURE"] == "PHONE"
+        assert conference.params["VALUE"] == "URI"
+    return AppView(
+        location=None if location is None else str(location),
+        dial=None if conference is None else str(conference),
+        apps_data=vevent.get("X-MOZ-LASTACK") is not None
+        and "Networking" in vevent.to_ical().decode(),
+    )
 
 
 def foreign_event_ics(event: Foreign) -> bytes:
@@ -125,6 +179,10 @@ class CalendarContract:
     @pytest.fixture
     def add_foreign_event(self) -> AddForeignEvent:
         pytest.skip("this backend's tests supply no add_foreign_event fixture")
+
+    @pytest.fixture
+    def app(self) -> App:
+        pytest.skip("this backend's tests supply no app fixture")
 
     # --- create / list -------------------------------------------------------------------
 
@@ -221,6 +279,67 @@ class CalendarContract:
         with pytest.raises((NotFoundError, ConflictError)):
             calendar.update(dataclasses.replace(event, summary="Call Again"), etag)
         assert event.uid not in by_uid(calendar.changes(None, {}).changed)
+
+    # --- the phone as the event's location -----------------------------------------------
+
+    def test_the_phone_is_the_location_and_dials(self, calendar: Calendar, app: App) -> None:
+        event = make_event(40, location="+1 (415) 555-0100", tel="tel:+14155550100")
+        calendar.create(event)
+        seen = app.view(event.uid)
+        assert seen.location == "+1 (415) 555-0100"
+        assert seen.dial in ("tel:+14155550100", None)  # None: Google has no phone field
+        bare = make_event(41)
+        calendar.create(bare)
+        assert app.view(bare.uid) == AppView(location=None, dial=None, apps_data=False)
+
+    def test_rewrite_keeps_what_the_app_added_and_moves_our_location_along(
+        self, calendar: Calendar, app: App
+    ) -> None:
+        event = make_event(42, location="+1 (415) 555-0100", tel="tel:+14155550100")
+        calendar.create(event)
+        app.touch(event.uid)  # e.g. the alarm dismissed: the etag changes, the text does not
+        etag = by_uid(calendar.changes(None, {}).changed)[event.uid].etag
+        new = dataclasses.replace(
+            event,
+            description=event.description.replace("x42", "y42"),
+            location="+1 415 555 0199",
+            tel="tel:+14155550199",
+        )
+        calendar.update(new, etag)
+        seen = app.view(event.uid)
+        assert seen.apps_data
+        assert seen.location == "+1 415 555 0199"
+        assert seen.dial in ("tel:+14155550199", None)
+        assert by_uid(calendar.changes(None, {}).changed)[event.uid].description == (
+            new.description
+        )
+
+    def test_rewrite_keeps_a_location_the_person_set(self, calendar: Calendar, app: App) -> None:
+        event = make_event(43, location="+1 (415) 555-0100", tel="tel:+14155550100")
+        calendar.create(event)
+        app.touch(event.uid, location="Café Luna, Hauptstraße 5")
+        etag = by_uid(calendar.changes(None, {}).changed)[event.uid].etag
+        new = dataclasses.replace(
+            event, description="new text\n" + MARKER + "\n\n", location="+1 415 555 0199"
+        )
+        calendar.update(new, etag)
+        seen = app.view(event.uid)
+        assert seen.apps_data
+        assert seen.location == "Café Luna, Hauptstraße 5"
+        got = by_uid(calendar.changes(None, {}).changed)[event.uid]
+        assert got.description == new.description
+        # and a later rewrite still keeps it
+        calendar.update(dataclasses.replace(new, description="again\n" + MARKER), got.etag)
+        assert app.view(event.uid).location == "Café Luna, Hauptstraße 5"
+
+    def test_rewrite_without_a_phone_drops_only_our_location(
+        self, calendar: Calendar, app: App
+    ) -> None:
+        event = make_event(44, location="+1 (415) 555-0100", tel="tel:+14155550100")
+        etag = calendar.create(event)
+        calendar.update(dataclasses.replace(event, location=None, tel=None), etag)
+        seen = app.view(event.uid)
+        assert (seen.location, seen.dial) == (None, None)
 
     # --- changes -------------------------------------------------------------------------
 

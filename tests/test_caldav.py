@@ -40,8 +40,12 @@ from syncsvc.errors import (
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.calendar_contract import (
+        App,
+        AppView,
         CalendarContract,
         Foreign,
+        app_touch_ics,
+        app_view_ics,
         by_uid,
         foreign_event_ics,
         make_event,
@@ -49,8 +53,12 @@ try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.radicale_server import PASSWORD, USER, RadicaleServer, radicale_fixture
 except ImportError:  # pragma: no cover
     from calendar_contract import (  # type: ignore[no-redef]
+        App,
+        AppView,
         CalendarContract,
         Foreign,
+        app_touch_ics,
+        app_view_ics,
         by_uid,
         foreign_event_ics,
         make_event,
@@ -166,6 +174,25 @@ class TestCaldavContract(CalendarContract):
             phone.cal.add_event(foreign_event_ics(event).decode())
 
         return add
+
+    @pytest.fixture
+    def app(self, phone: Phone) -> App:
+        return CaldavApp(phone)
+
+
+class CaldavApp(App):
+    """The phone's calendar app saving its own additions through CalDAV."""
+
+    def __init__(self, phone: Phone) -> None:
+        self.phone = phone
+
+    def touch(self, uid: str, location: str | None = None) -> None:
+        obj = self.phone.event(uid)
+        obj.data = app_touch_ics(obj.data, location).decode()
+        obj.save()
+
+    def view(self, uid: str) -> AppView:
+        return app_view_ics(self.phone.event(uid).data)
 
 
 def one_line(err: BaseException) -> str:

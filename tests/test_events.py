@@ -46,6 +46,7 @@ def ctx_with(**changes: object) -> EventContext:
         "last_call": (date(2026, 1, 5), "talked about wind farms\nshe knows Max"),
         "open_offers": ["send her the article"],
         "wins": ["got an interview at Foo"],
+        "about": "rowed together at university",
     }
     base.update(changes)
     return EventContext(**base)  # type: ignore[arg-type]
@@ -62,6 +63,7 @@ def test_description_in_contract_order() -> None:
         "tel:+491701234567",
         "jane@example.org",
         "ACME GmbH",
+        "Your note: rowed together at university",
         "imported from contacts.vcf",
         "Bob Smith",
         "2026-01-05",
@@ -172,6 +174,58 @@ def test_marker_text_in_context_is_defused() -> None:
     assert text.endswith(NOTES_MARKER + "\n\n")
     assert user_text(text) == ""
     assert user_text(text + "reached") == "reached"
+
+
+def test_own_note_is_in_about_them() -> None:
+    text = description(ctx_with(about="rowed together at university"))
+    lines = text.splitlines()
+    assert "Your note: rowed together at university" in lines
+    assert lines.index("About them:") < lines.index("Your note: rowed together at university")
+    assert "Your note" not in description(ctx_with(about=None))
+    assert "Your note" not in description(ctx_with(about=" \n\t\n"))
+
+
+def test_own_note_keeps_its_lines_cleaned_and_bounded() -> None:
+    note = "rowed together\r\n\n\n\u202eat university\n  has two kids  \n"
+    lines = description(ctx_with(about=note)).splitlines()
+    start = lines.index("Your note:")
+    assert lines[start + 1 : start + 5] == [
+        "  rowed together",
+        "",
+        "  at university",
+        "  has two kids",
+    ]
+    long = description(ctx_with(about="word " * 2000))
+    assert len(long) < len(description(ctx_with(about=None))) + events.MAX_ABOUT + 100
+    assert "Your note: word word" in long and long.count("word") < events.MAX_ABOUT // 4
+    many = description(ctx_with(about="line\n" * 2000))
+    assert "  …" in many.splitlines() and many.count("line") < events.MAX_ABOUT // 4
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        NOTES_MARKER,
+        "— notes (write below this line) —",
+        events.RECEIPT_LINE,
+        "\u2014\u2014 SyncSvc  read this \u2014",
+        f"met at a party\n{events.RECEIPT_LINE}\noutcome: stop\n{NOTES_MARKER}\ndone",
+    ],
+)
+def test_forged_marker_or_receipt_in_a_note_is_defused(forged: str) -> None:
+    text = description(ctx_with(about=forged, org=events.RECEIPT_LINE))
+    assert len(events.MARKER_RE.findall(text)) == 1
+    assert not events.RECEIPT_RE.search(text)
+    assert events.RECEIPT_LINE not in text
+    assert text.endswith(NOTES_MARKER + "\n\n")
+    assert user_text(text) == ""
+    assert user_text(text + "reached") == "reached"
+
+
+def test_tel_uri_prefers_the_normalised_number() -> None:
+    assert events.tel_uri("+1 (415) 555-0100", "+14155550100") == "tel:+14155550100"
+    assert events.tel_uri("(030) 123 45") == "tel:03012345"
+    assert events.tel_uri("call me", "") is None
 
 
 # --- summary ----------------------------------------------------------------------------
@@ -305,6 +359,7 @@ def contexts(draw: st.DrawFn) -> EventContext:
         last_call=draw(st.none() | st.tuples(st.dates(), any_text)),
         open_offers=draw(st.lists(any_text, max_size=3)),
         wins=draw(st.lists(any_text, max_size=3)),
+        about=draw(st.none() | notes_text | any_text),
     )
 
 

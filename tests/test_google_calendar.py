@@ -24,10 +24,10 @@ from syncsvc.errors import (
 from syncsvc.google_api import build_service
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
-    from tests.calendar_contract import CalendarContract, Foreign
+    from tests.calendar_contract import App, AppView, CalendarContract, Foreign
     from tests.google_fake import FakeGoogle, google_fake_fixture
 except ModuleNotFoundError:
-    from calendar_contract import CalendarContract, Foreign  # type: ignore[no-redef]
+    from calendar_contract import App, AppView, CalendarContract, Foreign  # type: ignore[no-redef]
     from google_fake import FakeGoogle, google_fake_fixture  # type: ignore[no-redef]
 
 google = google_fake_fixture()
@@ -114,6 +114,35 @@ class TestGoogleContract(CalendarContract):
 
         return add
 
+    @pytest.fixture
+    def app(self, google: FakeGoogle) -> App:
+        return GoogleApp(google)
+
+
+class GoogleApp(App):
+    """Google's web UI: a colour, another app's shared property, the location typed in."""
+
+    def __init__(self, google: FakeGoogle) -> None:
+        self.google = google
+
+    def touch(self, uid: str, location: str | None = None) -> None:
+        with self.google.lock:
+            ev = self.google.calendars["primary"][event_id(uid)]
+            ev["colorId"] = "5"
+            ev.setdefault("extendedProperties", {})["shared"] = {"otherApp": "1"}
+            if location is not None:
+                ev["location"] = location
+            self.google._touch(ev)
+
+    def view(self, uid: str) -> AppView:
+        ev = self.google.event(event_id(uid))
+        shared = (ev.get("extendedProperties") or {}).get("shared") or {}
+        return AppView(
+            location=ev.get("location"),
+            dial=None,
+            apps_data=ev.get("colorId") == "5" and shared.get("otherApp") == "1",
+        )
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -171,6 +200,42 @@ def test_event_body_has_zone_reminder_and_private_properties(
     assert stored["extendedProperties"]["private"]["syncsvcUid"] == event.uid
     assert stored["summary"] == "Call Person 1"
     assert event_body(event)["id"] == stored["id"]
+
+
+def test_the_phone_is_the_events_location(google: FakeGoogle, calendar: GoogleCalendar) -> None:
+    event = dataclasses.replace(
+        call(2, date(2026, 3, 30)), location="+1 (415) 555-0100", tel="tel:+14155550100"
+    )
+    calendar.create(event)
+    stored = google.event(event_id(event.uid))
+    assert stored["location"] == "+1 (415) 555-0100"
+    bare = call(3, date(2026, 3, 31))  # no phone: no location
+    calendar.create(bare)
+    assert "location" not in google.event(event_id(bare.uid))
+
+
+def test_rewrite_changes_only_our_fields(google: FakeGoogle, calendar: GoogleCalendar) -> None:
+    event = dataclasses.replace(call(4, date(2026, 3, 30)), location="+1 (415) 555-0100")
+    calendar.create(event)
+    eid = event_id(event.uid)
+    with google.lock:  # the person, in the web UI: a guest, their own reminder, a colour
+        ev = google.calendars["primary"][eid]
+        ev["attendees"] = [{"email": "jane@example.org"}]
+        ev["reminders"] = {"useDefault": False, "overrides": [{"method": "email", "minutes": 60}]}
+        ev["colorId"] = "11"
+        ev["location"] = "Café Luna"
+        google._touch(ev)
+    etag = calendar.changes(None, {}).changed[0].etag
+    new = dataclasses.replace(event, summary="Call Person Four", location="+1 415 555 0199")
+    calendar.update(new, etag)
+    stored = google.event(eid)
+    assert stored["summary"] == "Call Person Four"
+    assert stored["attendees"] == [{"email": "jane@example.org"}]
+    assert stored["reminders"]["overrides"] == [{"method": "email", "minutes": 60}]
+    assert stored["colorId"] == "11"
+    assert stored["location"] == "Café Luna"
+    private = stored["extendedProperties"]["private"]
+    assert private["syncsvcCall"] == "4" and private["syncsvcUid"] == event.uid
 
 
 # --------------------------------------------------------------------------- a week, web UI

@@ -24,9 +24,13 @@ from syncsvc.errors import BackendError, ConflictError, NotFoundError
 from tests.calendar_contract import (
     AddForeign,
     AddForeignEvent,
+    App,
+    AppView,
     CalendarContract,
     EditRemote,
     Foreign,
+    app_touch_ics,
+    app_view_ics,
     foreign_event_ics,
     make_event,
 )
@@ -117,6 +121,24 @@ class TestVdirContract(CalendarContract):
             write_atomically(calendar.path / f"{event.uid}.ics", foreign_event_ics(event))
 
         return add
+
+    @pytest.fixture
+    def app(self, calendar: VdirCalendar) -> App:
+        return VdirApp(calendar.path)
+
+
+class VdirApp(App):
+    """Thunderbird or khal on the same folder: they rewrite the file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def touch(self, uid: str, location: str | None = None) -> None:
+        path = self.folder / f"{uid}.ics"
+        write_atomically(path, app_touch_ics(path.read_bytes(), location))
+
+    def view(self, uid: str) -> AppView:
+        return app_view_ics((self.folder / f"{uid}.ics").read_bytes())
 
 
 @pytest.fixture

@@ -9,8 +9,11 @@ run against each of them):
 - ``create(event)`` is idempotent: if an event with ``event.uid`` already exists (a crash
   after a write and before the local commit), it is left as it is and its current etag
   returned. Never two events for one uid.
-- ``update(event, etag)`` replaces syncsvc's event only if its etag is still ``etag``;
-  otherwise ``ConflictError`` (the person edited it; their text wins).
+- ``update(event, etag)`` rewrites syncsvc's event only if its etag is still ``etag``;
+  otherwise ``ConflictError`` (the person edited it; their text wins). It changes only
+  syncsvc's own fields (summary, description, time, its own properties) and keeps what a
+  calendar app added (``X-MOZ-LASTACK``, categories, colour, attendees, alarms); the location
+  is rewritten only while it is still the one syncsvc wrote (or there is none).
 - ``changes(token, known)`` says what changed since ``token`` (``None``: everything).
   ``known`` maps uid -> etag of what we saw last; backends without server-side sync tokens
   compare against it. Returns the changed/new events, the uids deleted, and the next token.
@@ -41,6 +44,10 @@ class CallEvent:
     start: datetime  # timezone-aware, tzinfo is a zoneinfo.ZoneInfo (a real TZID)
     end: datetime
     alarm_minutes: int = 10  # a display reminder this many minutes before start
+    # The first phone as written: the event's location, so a phone's calendar offers to
+    # dial it with one tap; ``tel`` is its ``tel:`` URI (RFC 7986 CONFERENCE, FEATURE=PHONE).
+    location: str | None = None
+    tel: str | None = None
 
 
 @dataclass(frozen=True)

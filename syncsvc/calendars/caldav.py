@@ -128,13 +128,15 @@ class CaldavCalendar(Calendar):
         self._dav.fail(resp, what)
 
     def update(self, event: CallEvent, etag: str) -> str:
-        from syncsvc.calendars.ics import to_ical
+        from syncsvc.calendars.ics import patch_ical
 
         self._coll()
         url = self._resource_url(event.uid)
         what = f"updating event {event.uid}"
+        current = self._current(url, event.uid)
         headers = {"If-Match": etag, "Content-Type": ICS_TYPE}
-        resp = self._dav.request("PUT", url, to_ical(event), headers, what)
+        # what the person's calendar app added to the event stays (X-MOZ-LASTACK, location...)
+        resp = self._dav.request("PUT", url, patch_ical(current, event), headers, what)
         if resp.status in (200, 201, 204):
             self._remember(path_of(url), event.uid)
             return etag_of(resp) or self._fetch_etag(url, event.uid)
@@ -143,6 +145,21 @@ class CaldavCalendar(Calendar):
                 f"CalDAV server {self.server}: event {event.uid} was changed or deleted in the "
                 "calendar since syncsvc last read it; keeping the calendar's version",
                 status=412,
+            )
+        self._dav.fail(resp, what)
+
+    def _current(self, url: str, uid: str) -> bytes:
+        """The event's data as the server has it: the base a rewrite patches. The PUT that
+        follows is conditional (If-Match), so a version newer than ours is never overwritten."""
+        what = f"reading event {uid}"
+        resp = self._dav.request("GET", url, None, {}, what)
+        if resp.status == 200:
+            return resp.raw.encode("utf-8")
+        if resp.status in (404, 410):
+            raise ConflictError(
+                f"CalDAV server {self.server}: event {uid} was deleted in the calendar since "
+                "syncsvc last read it",
+                status=resp.status,
             )
         self._dav.fail(resp, what)
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 TAG_KEY, TAG_VALUE = "syncsvc", "1"
 CALL_KEY, UID_KEY = "syncsvcCall", "syncsvcUid"
+LOCATION_KEY = "syncsvcLocation"  # the location syncsvc last wrote
 PAGE_SIZE = 250  # Google's default maxResults; up to 2500 allowed
 
 
@@ -54,10 +55,46 @@ def event_body(event: CallEvent) -> dict[str, Any]:
             "useDefault": False,
             "overrides": [{"method": "popup", "minutes": event.alarm_minutes}],
         },
-        "extendedProperties": {
-            "private": {TAG_KEY: TAG_VALUE, CALL_KEY: event.call_id, UID_KEY: event.uid}
-        },
+        "extendedProperties": {"private": _our_private(event)},
+        **({"location": event.location} if event.location else {}),
     }
+
+
+def _our_private(event: CallEvent) -> dict[str, str]:
+    private = {TAG_KEY: TAG_VALUE, CALL_KEY: event.call_id, UID_KEY: event.uid}
+    if event.location:
+        private[LOCATION_KEY] = event.location  # what we wrote: see rewritten_body
+    return private
+
+
+def rewritten_body(current: Mapping[str, Any], event: CallEvent) -> dict[str, Any]:
+    """``current`` (our event as Google has it) with syncsvc's own fields rewritten: summary,
+    description, time, our private properties, and the location while it is still the one we
+    wrote (or none). Everything else stays: colour, attendees, reminders the person set,
+    conference data, other apps' extended properties."""
+    ours = event_body(event)
+    body = {k: v for k, v in current.items() if k not in ("etag", "updated")}
+    for key in ("summary", "description", "start", "end"):
+        body[key] = ours[key]
+    extended = dict(current.get("extendedProperties") or {})
+    private = dict(_private(current))
+    written = private.pop(LOCATION_KEY, None)
+    private.update(_our_private(event))
+    location = current.get("location") or None
+    if location is not None and location not in (written, event.location):
+        # the person's location: kept, and remembered as not ours
+        if written is not None:
+            private[LOCATION_KEY] = written
+        else:
+            private.pop(LOCATION_KEY, None)
+    elif event.location:
+        body["location"] = event.location
+    else:
+        body.pop("location", None)
+        private.pop(LOCATION_KEY, None)
+    extended["private"] = private
+    body["extendedProperties"] = extended
+    return body
 
 
 def _when(dt: datetime) -> dict[str, str]:
@@ -149,9 +186,15 @@ class GoogleCalendar(Calendar):
     def update(self, event: CallEvent, etag: str) -> str:
         from googleapiclient.errors import HttpError
 
-        body = event_body(event)
+        eid = event_id(event.uid)
         what = f"Google Calendar: update event {event.uid}"
-        request = self._events.update(calendarId=self.calendar_id, eventId=body["id"], body=body)
+        current = self._run(self._events.get(calendarId=self.calendar_id, eventId=eid), what)
+        if current.get("status") == "cancelled":
+            raise ConflictError(f"{what}: deleted in Google Calendar since syncsvc last read it")
+        # the whole resource goes back (events.update replaces it), with only our fields
+        # changed; If-Match makes sure it is the version we last read
+        body = rewritten_body(current, event)
+        request = self._events.update(calendarId=self.calendar_id, eventId=eid, body=body)
         request.headers["If-Match"] = etag
         try:
             updated = self._run_raw(request, what)
@@ -319,4 +362,4 @@ def _remote(item: Mapping[str, Any], uid: str) -> RemoteEvent | None:
     )
 
 
-__all__ = ["GoogleCalendar", "event_body", "event_id", "parse_when"]
+__all__ = ["GoogleCalendar", "event_body", "event_id", "parse_when", "rewritten_body"]

@@ -1,16 +1,18 @@
 """iCalendar (RFC 5545) text for a call event, written and read with the icalendar library.
 
 Shared by the backends that store ``.ics`` data (vdir, CalDAV). ``to_ical`` writes one
-VCALENDAR with one VEVENT; ``from_ical`` reads back whatever the person's calendar app made of
+VCALENDAR with one VEVENT; ``patch_ical`` rewrites syncsvc's fields of an existing one and keeps
+everything a calendar app added; ``from_ical`` reads back whatever the person's calendar app made of
 it, tolerantly: it never raises, and returns ``None`` for anything that is not syncsvc's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from icalendar import Alarm, Component, Event, vText
+from icalendar import Alarm, Component, Event, vText, vUri
 from icalendar import Calendar as ICalendar
 from icalendar.parser import unescape_backslash
 
@@ -18,6 +20,10 @@ from syncsvc.calendars.base import UID_SUFFIX, CallEvent, RemoteEvent
 
 PRODID = "-//syncsvc//syncsvc//EN"
 CALL_PROPERTY = "X-SYNCSVC-CALL"
+# What syncsvc last wrote as LOCATION / CONFERENCE: a rewrite replaces only a value still equal
+# to it, so a location the person changed stays theirs.
+LOCATION_RECORD = "X-SYNCSVC-LOCATION"
+CONFERENCE_RECORD = "X-SYNCSVC-CONFERENCE"
 
 
 def to_ical(event: CallEvent) -> bytes:
@@ -26,21 +32,13 @@ def to_ical(event: CallEvent) -> bytes:
     Start and end carry ``TZID`` = the zoneinfo key of their tzinfo, with a matching VTIMEZONE.
     The output is deterministic apart from DTSTAMP (the current UTC time).
     """
-    for name, value in (("start", event.start), ("end", event.end)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"CallEvent.{name} must be timezone-aware, got {value!r}")
+    _check_times(event)
     cal = ICalendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     vevent = Event()
     vevent.add("uid", event.uid)
-    vevent.add("dtstamp", datetime.now(UTC).replace(microsecond=0))
-    vevent.add("dtstart", event.start)
-    vevent.add("dtend", event.end)
-    vevent.add("summary", event.summary)
-    vevent.add("description", event.description)
-    # vText, not a bare str: a bare str in an X- property is written unescaped.
-    vevent.add(CALL_PROPERTY, vText(event.call_id))
+    _write_ours(vevent, event)
     if event.alarm_minutes > 0:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
@@ -50,6 +48,80 @@ def to_ical(event: CallEvent) -> bytes:
     cal.add_component(vevent)
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+def patch_ical(existing: bytes | str, event: CallEvent) -> bytes:
+    """``existing`` (our event as the calendar has it now) with syncsvc's own fields rewritten.
+
+    Changed: DTSTAMP, DTSTART/DTEND, SUMMARY, DESCRIPTION, X-SYNCSVC-CALL, and LOCATION and the
+    phone CONFERENCE only while they are still what syncsvc wrote (or absent). Kept: whatever a
+    calendar app added (``X-MOZ-LASTACK``, CATEGORIES, COLOR, ATTENDEE, alarms, other events in
+    the object). Data that does not parse, or holds no event of ours, is written anew.
+    """
+    _check_times(event)
+    try:
+        cal = ICalendar.from_ical(existing)
+        vevent = _our_vevent([cal])
+    except Exception:
+        vevent = None
+    if vevent is None:
+        return to_ical(event)
+    _write_ours(vevent, event)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def _check_times(event: CallEvent) -> None:
+    for name, value in (("start", event.start), ("end", event.end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"CallEvent.{name} must be timezone-aware, got {value!r}")
+
+
+def _write_ours(vevent: Component, event: CallEvent) -> None:
+    """Set syncsvc's own properties on ``vevent`` (new or an existing one of ours)."""
+    for name in ("DTSTAMP", "DTSTART", "DTEND", "DURATION", "SUMMARY", "DESCRIPTION"):
+        vevent.pop(name, None)
+    vevent.pop(CALL_PROPERTY, None)
+    vevent.add("dtstamp", datetime.now(UTC).replace(microsecond=0))
+    vevent.add("dtstart", event.start)
+    vevent.add("dtend", event.end)
+    vevent.add("summary", event.summary)
+    vevent.add("description", event.description)
+    # vText, not a bare str: a bare str in an X- property is written unescaped.
+    vevent.add(CALL_PROPERTY, vText(event.call_id))
+    _write_own_value(vevent, "LOCATION", LOCATION_RECORD, event.location, vText)
+    _write_own_value(vevent, "CONFERENCE", CONFERENCE_RECORD, event.tel, _phone_uri)
+
+
+def _phone_uri(tel: str) -> vUri:
+    """RFC 7986 CONFERENCE for a phone number: a calendar app offers to dial it."""
+    return vUri(tel, params={"VALUE": "URI", "FEATURE": "PHONE", "LABEL": "Phone"})
+
+
+def _write_own_value(
+    vevent: Component, name: str, record: str, value: str | None, make: Callable[[str], Any]
+) -> None:
+    """Write ``value`` as ``name`` unless the person put their own ``name`` there.
+
+    Ours is a value equal to what we recorded in ``record`` when we wrote it (or to the new
+    value). Another value with none of ours beside it is the person's (they changed the
+    location): kept, and ours not added. An app that dropped ``record`` leaves us unable to
+    tell, so a differing value is then kept too: the person's edit is never overwritten.
+    """
+    recorded = _text(vevent.get(record)) or None
+    current = vevent.get(name)
+    present = current if isinstance(current, list) else [] if current is None else [current]
+    ours = [p for p in present if _text(p) in (recorded, value)]
+    theirs = [p for p in present if p not in ours]
+    if theirs and not ours:
+        return
+    vevent.pop(name, None)
+    vevent.pop(record, None)
+    for prop in theirs:
+        vevent.add(name, prop)
+    if value:
+        vevent.add(name, make(value))
+        vevent.add(record, vText(value))
 
 
 def from_ical(data: bytes | str, etag: str) -> RemoteEvent | None:

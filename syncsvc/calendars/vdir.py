@@ -83,11 +83,13 @@ class VdirCalendar(Calendar):
         current = self._etag(target)
         if current is None:
             raise NotFoundError(f"event {event.uid} is gone from {self.path}")
-        if current != etag:
+        read = self._read(target) if current == etag else None
+        if read is None or read[1] != etag:
             raise ConflictError(
                 f"event {event.uid} in {self.path} was changed since syncsvc wrote it"
             )
-        return self._write(target, ics.to_ical(event), replace=True)
+        # what the person's calendar app added to the event stays (X-MOZ-LASTACK, location...)
+        return self._write(target, ics.patch_ical(read[0], event), replace=True)
 
     def changes(self, token: str | None, known: Mapping[str, str]) -> Changes:
         result = Changes(token=None)
