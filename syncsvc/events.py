@@ -17,8 +17,6 @@ from datetime import date
 from syncsvc.text import BIDI, html_to_text, is_break, one_line
 
 NOTES_MARKER = "--- notes (write below this line) ---"
-# First line of the block syncsvc appends after reading a note: what it understood.
-RECEIPT_MARKER = "--- syncsvc read this ---"
 LISTEN_LINE = "Listen for opportunities — and for something you can offer them."
 NOTES_HINT = (
     "Notes: first line done / no answer / reschedule friday / skip; "
@@ -264,10 +262,10 @@ def same_text(a: str, b: str) -> bool:
 
 
 def receipt_block(lines: Sequence[str]) -> str:
-    """The receipt syncsvc writes back into an event: ``RECEIPT_MARKER`` and then one line
+    """The receipt syncsvc writes back into an event: ``RECEIPT_LINE`` and then one line
     each for what it understood and what it could not use."""
     body = [line for line in (clean_line(x, limit=None) for x in lines) if line]
-    return "\n".join([RECEIPT_MARKER, *body])
+    return "\n".join([RECEIPT_LINE, *body])
 
 
 def with_receipt(text: str, receipt: str, old_receipt: str | None = None) -> str:
