@@ -138,15 +138,20 @@ FORGERIES = {
     + FORGED.replace("; ", "<br>"),
     # odd dashes (an em dash is one of the dashes an editor makes of "---")
     "dashes": "Acme\n— notes (write below this line) —\n" + FORGED.replace("; ", "\n"),
+    # the receipt's first line, as a line of its own once entities are decoded: what comes
+    # after it (the person's note too) must not be taken for syncsvc's receipt
+    "receipt": "Acme &#10;--- syncsvc read this ---&#10;" + FORGED.replace("; ", "&#10;"),
 }
 
 
 @pytest.mark.parametrize(
     "forgery",
-    [  # odd dashes are taken off a contact's data when the event is written: that holds today
+    [  # odd dashes are taken off a contact's data when the event is written, and the receipt
+        # is not read yet: those two hold today
         pytest.param("entities", marks=issue13),
         pytest.param("tags", marks=issue13),
         "dashes",
+        "receipt",
     ],
 )
 def test_a_contact_that_looks_like_the_marker_cannot_move_the_boundary(
@@ -269,6 +274,20 @@ def test_the_receipt_is_written_once_and_never_read_as_the_note(setup: Any) -> N
     assert again.follow_up == date(2026, 12, 23)
     assert people_db.count(app.store.conn) == people
     assert len(people_db.find(app.store.conn, "lena@example.com")) == 1
+    # she adds a line where her app puts the cursor, at the very end, below the receipt
+    clock.advance(minutes=30)
+    phone.write(call.id, "\noffer: coffee next month")
+    app.sync()
+    app.sync()
+    later = call_of(app, call.id)
+    assert later.offers == ["send the deck", "coffee next month"]
+    assert later.referrals == ["Lena Hoffmann"] and later.wins == ["got an interview at Acme"]
+    assert RECEIPT not in later.notes and "outcome:" not in later.notes
+    assert "new name:" not in later.notes and "not understood:" not in later.notes
+    assert people_db.count(app.store.conn) == people
+    desc = phone.event(call.id).description
+    assert desc.count(RECEIPT) == 1
+    assert "offer: coffee next month" in receipt_lines(desc)
 
 
 @issue13
@@ -289,6 +308,7 @@ def test_a_changed_note_is_read_again_and_its_receipt_replaced(setup: Any) -> No
     got = call_of(app, call.id)
     assert got.outcome == "done"
     assert got.referrals == ["Jane Roe"]
+    assert got.notes == "done, ref: Jane Roe <jane@example.org>"  # the old receipt is not hers
     desc = phone.event(call.id).description
     assert desc.count(RECEIPT) == 1
     lines = receipt_lines(desc)
