@@ -8,9 +8,8 @@ one bad note never blocking the others, and what ``sync`` prints per call. The f
 tests/test_flow.py's (``backend``, ``setup``): a :class:`~tests.flow_phones.Phone` per backend
 edits the event as the person's app would.
 
-Tests that fail before the read-back side lands are marked ``xfail(strict=False)``; the marker
-goes when it lands. The events-level round trip assumes ``events.user_text(description,
-generated, receipt)`` and ``events.with_receipt(description_text, receipt_lines)``.
+The events-level round trip uses ``events.user_text(description, generated, receipt)``,
+``events.receipt_block(lines)`` and ``events.with_receipt(description_text, receipt)``.
 """
 
 from __future__ import annotations
@@ -42,8 +41,6 @@ backend, setup, google, radicale = flow.backend, flow.setup, flow.google, flow.r
 
 RECEIPT = "--- syncsvc read this ---"
 EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN)  # after Friday's calls (17:00-19:00)
-
-issue13 = pytest.mark.xfail(strict=False, reason="issue 13 read-back: lands with the lead's branch")
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -86,7 +83,6 @@ def sync_output(app: App, *, as_json: bool, capsys: pytest.CaptureFixture[str]) 
 
 
 # ------------------------------------------------------------------------------ where
-@issue13
 def test_text_above_the_marker_is_the_note(setup: Any) -> None:
     app, phone, clock = setup
     call = app.plan()[0]
@@ -99,7 +95,6 @@ def test_text_above_the_marker_is_the_note(setup: Any) -> None:
     assert got.notes == "no answer"
 
 
-@issue13
 def test_text_between_syncsvc_lines_is_the_note(setup: Any) -> None:
     app, phone, clock = setup
     call = app.plan()[0]
@@ -146,10 +141,9 @@ FORGERIES = {
 
 @pytest.mark.parametrize(
     "forgery",
-    [  # odd dashes are taken off a contact's data when the event is written, and the receipt
-        # is not read yet: those two hold today
-        pytest.param("entities", marks=issue13),
-        pytest.param("tags", marks=issue13),
+    [
+        "entities",
+        "tags",
         "dashes",
         "receipt",
     ],
@@ -180,7 +174,6 @@ def test_a_contact_that_looks_like_the_marker_cannot_move_the_boundary(
 
 
 # ------------------------------------------------------------------------------ when
-@issue13
 def test_a_note_written_before_the_call_is_a_preparation_note(setup: Any) -> None:
     app, phone, clock = setup  # Friday 09:00; the calls are at 17:00-19:00
     call = app.plan()[0]
@@ -233,7 +226,6 @@ FULL_RECEIPT = [
 ]
 
 
-@issue13
 def test_the_receipt_lists_what_was_understood_and_what_was_not(setup: Any) -> None:
     app, phone, clock = setup
     call = app.plan()[0]
@@ -251,7 +243,6 @@ def test_the_receipt_lists_what_was_understood_and_what_was_not(setup: Any) -> N
         assert line in lines[:header]
 
 
-@issue13
 def test_the_receipt_is_written_once_and_never_read_as_the_note(setup: Any) -> None:
     app, phone, clock = setup
     call = app.plan()[0]
@@ -290,7 +281,6 @@ def test_the_receipt_is_written_once_and_never_read_as_the_note(setup: Any) -> N
     assert "offer: coffee next month" in receipt_lines(desc)
 
 
-@issue13
 def test_a_changed_note_is_read_again_and_its_receipt_replaced(setup: Any) -> None:
     app, phone, clock = setup
     call = app.plan()[0]
@@ -317,7 +307,6 @@ def test_a_changed_note_is_read_again_and_its_receipt_replaced(setup: Any) -> No
     assert "outcome: no_answer" not in lines
 
 
-@issue13
 def test_the_receipt_never_overwrites_an_edit_made_meanwhile(
     setup: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -351,7 +340,6 @@ def test_the_receipt_never_overwrites_an_edit_made_meanwhile(
     assert "offer: intro to Sam" in receipt_lines(desc)
 
 
-@issue13
 @pytest.mark.parametrize("backend", ["google"], indirect=True)
 def test_on_google_the_receipt_is_escaped_html_and_reads_back_as_text(
     setup: Any, request: pytest.FixtureRequest
@@ -406,7 +394,6 @@ def test_an_impossible_note_does_not_stop_the_other_calls_notes(
     assert call_of(app, good.id).outcome == "done"
 
 
-@issue13
 def test_an_impossible_note_is_reported_for_its_call(backend: Backend, clock: FixedClock) -> None:
     app, (bad, good, quiet) = _three_calls_west_of_utc(backend, clock)
     backend.phone.write(bad.id, "reschedule 31.12.9999")
@@ -420,7 +407,6 @@ def test_an_impossible_note_is_reported_for_its_call(backend: Backend, clock: Fi
     assert call_of(app, good.id).outcome == "done"
 
 
-@issue13
 def test_a_note_that_fails_to_apply_does_not_stop_the_others(
     setup: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -457,7 +443,6 @@ def _two_notes(setup: Any) -> tuple[App, list[calls_db.Call]]:
     return app, planned
 
 
-@issue13
 def test_sync_json_gives_what_was_understood_per_call(
     setup: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -480,7 +465,6 @@ def test_sync_json_gives_what_was_understood_per_call(
     assert again["calls"] == [] and again["applied"] == []
 
 
-@issue13
 def test_sync_prints_one_line_per_call_read(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
     app, (a, b, c) = _two_notes(setup)
     out = sync_output(app, as_json=False, capsys=capsys)
@@ -536,12 +520,12 @@ _LINES = st.lists(
 
 def _with_receipt(description: str, person: str) -> tuple[str, str]:
     full = events.with_receipt(
-        description, ["outcome: done", f"not understood: {person.splitlines()[0]}"]
+        description,
+        events.receipt_block(["outcome: done", f"not understood: {person.splitlines()[0]}"]),
     )
     return full, full[full.rindex(RECEIPT) :]
 
 
-@issue13
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=_LINES)
 def test_round_trip_of_a_note_below_the_marker(lines: list[str]) -> None:
@@ -553,7 +537,6 @@ def test_round_trip_of_a_note_below_the_marker(lines: list[str]) -> None:
     assert events.user_text(description_html(full), GENERATED, receipt) == person
 
 
-@issue13
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=_LINES, where=st.integers(min_value=0))
 def test_round_trip_of_a_note_anywhere(lines: list[str], where: int) -> None:

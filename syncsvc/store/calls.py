@@ -46,6 +46,7 @@ class Call:
             out |= {
                 "outcome": self.outcome,
                 "notes": self.notes,
+                "prep_notes": self.prep_notes,
                 "referrals": self.referrals,
                 "offers": self.offers,
                 "follow_up": self.follow_up.isoformat() if self.follow_up else None,
