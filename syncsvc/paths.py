@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from syncsvc.errors import ConfigError
+
+log = logging.getLogger("syncsvc")
+_warned: set[Path] = set()  # data dirs already warned about in this process
 
 
 def config_home() -> Path:
@@ -26,10 +32,47 @@ def default_data_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 for the last component."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+    """Make sure ``path`` is a directory syncsvc can write in.
+
+    Every directory created here (``path`` and any missing parent) is 0700 whatever the umask.
+    A directory that already exists is never chmodded: it may be ``$HOME``, ``~/Documents`` or a
+    shared sticky ``/tmp``-like dir; when others can read it, one warning says so. A directory
+    that cannot be created or written is a ``ConfigError`` naming it (not a traceback)."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.is_dir() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    try:
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(mode=0o700)
+            except FileExistsError:
+                if not directory.is_dir():
+                    raise ConfigError(
+                        f"{directory} is not a directory; syncsvc needs a directory there"
+                    ) from None
+                continue  # made by someone else meanwhile: not ours to chmod
+            directory.chmod(0o700)  # mkdir's mode is masked by the umask
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create directory {err.filename or path} ({err.strerror}); "
+            "check data_dir in the config and its permissions"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"directory {path} is not writable by this user; "
+            "fix its permissions or set data_dir in the config"
+        )
+    if path not in missing and path not in _warned:
+        with contextlib.suppress(OSError):
+            if path.stat().st_mode & 0o077:
+                _warned.add(path)
+                log.warning(
+                    "%s can be read by other users; syncsvc keeps personal data there "
+                    "(chmod 700 it if it is syncsvc's own)",
+                    path,
+                )
     return path
 
 
