@@ -281,14 +281,14 @@ class VdirCalendar(Calendar):
             if not stat.S_ISREG(st.st_mode):
                 raise BadFile("not a regular file (a FIFO, a device or a folder)")
             if st.st_size > MAX_EVENT_BYTES:
-                raise BadFile(f"larger than {MAX_EVENT_BYTES // (1024 * 1024)} MB")
+                raise BadFile(f"larger than {MAX_EVENT_BYTES:,} bytes")
             chunks: list[bytes] = []
             size = 0
             while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_EVENT_BYTES:
-                    raise BadFile(f"larger than {MAX_EVENT_BYTES // (1024 * 1024)} MB")
+                    raise BadFile(f"larger than {MAX_EVENT_BYTES:,} bytes")
             after = os.fstat(fd)
         except OSError as err:
             raise BadFile(f"cannot be read ({err.strerror})") from None
