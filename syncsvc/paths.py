@@ -83,12 +83,35 @@ def write_private_file(path: Path, data: str | bytes) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
+def _remove_dead_temps(path: Path) -> None:
+    """Remove ``.{name}.{pid}.tmp`` files beside ``path`` left by a killed write (personal data
+    in a hidden file): those whose process is gone."""
+    prefix, suffix = f".{path.name}.", ".tmp"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            name = entry.name
+            pid = name[len(prefix) : -len(suffix)]
+            if not (name.startswith(prefix) and name.endswith(suffix) and pid.isdigit()):
+                continue
+            try:
+                os.kill(int(pid), 0)
+                continue  # still running: its write is in progress
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # someone else's process
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+
+
 @contextlib.contextmanager
 def private_file_writer(path: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
     """A file object whose content replaces ``path`` atomically once the block ends: written to
     a temporary file beside it, created with mode 0600 by the open() itself, fsynced, renamed
     over ``path``. On any error nothing is left behind and ``path`` is as it was.
     ``OSError`` from creating the temporary file reaches the caller."""
+    _remove_dead_temps(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)  # a dead process's leftover: never write into someone's file
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -349,3 +349,76 @@ def test_a_constraint_error_is_not_dressed_up_as_a_storage_problem() -> None:
     store = Store.memory()
     with pytest.raises(sqlite3.IntegrityError), store.tx() as conn:
         conn.execute("INSERT INTO calls(id) VALUES ('x')")
+
+
+# --------------------------------------------------------------------- 6. size and time
+def test_a_card_with_40000_emails_costs_seconds_not_minutes(app: App, tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "big.vcf"
+    emails = "".join(f"EMAIL:u{i}@x.org\r\nEMAIL:U{i}@X.ORG\r\n" for i in range(20_000))
+    path.write_text(f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Big\r\n{emails}END:VCARD\r\n")
+    began = time.monotonic()
+    result = app.import_vcards([path])
+    assert time.monotonic() - began < 5
+    assert result.added == 1
+
+
+def test_a_card_with_very_many_property_lines_costs_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from syncsvc.contacts.vcard import MAX_CARD_LINES, read_cards
+
+    path = tmp_path / "huge.vcf"
+    with path.open("w") as f:
+        f.write("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Huge\r\n")
+        f.write("X-JUNK:abcdefgh\r\n" * 120_000)  # 2 MB of property lines
+        f.write("EMAIL:late@x.org\r\nEND:VCARD\r\n")
+    tracemalloc.start()
+    try:
+        (card,) = read_cards(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert card.name == "Huge"  # type: ignore[union-attr]
+    assert peak < 8 * 1024 * 1024, peak  # was ~57x the size: 110 MB
+    assert MAX_CARD_LINES < 120_000
+
+
+def test_linkedin_import_of_a_fifo_or_device_is_refused_not_read_forever(
+    tmp_path: Path,
+) -> None:
+    from syncsvc.contacts.linkedin import read_connections
+    from syncsvc.errors import InputError
+
+    fifo = tmp_path / "Connections.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        list(read_connections(fifo))
+
+
+# --------------------------------------------------------------------- export targets
+def test_export_into_a_fifo_writes_into_it_and_leaves_the_fifo(app: App, tmp_path: Path) -> None:
+    from syncsvc import export
+
+    add_people(app, 2)
+    fifo = tmp_path / "out.pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    export.export(app.store.conn, str(fifo), "json")
+    reader.join(5)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # not replaced by a regular file
+    assert b'"syncsvc-export"' in got[0]
+
+
+def test_a_killed_exports_temporary_file_is_removed(app: App, tmp_path: Path) -> None:
+    from syncsvc import export
+
+    add_people(app, 1)
+    target = tmp_path / "people.json"
+    leftover = tmp_path / f".people.json.{2**22 + 12345}.tmp"  # no such process
+    leftover.write_text("personal data")
+    export.export(app.store.conn, str(target), "json")
+    assert not leftover.exists() and target.exists()
