@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from syncsvc import events, planner, scheduling
+from syncsvc import adopt, events, planner, scheduling
 from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, RemoteEvent
 from syncsvc.config import Config
 from syncsvc.errors import ConflictError, NotFoundError, StorageGoneError
@@ -118,7 +118,7 @@ def push(
     (``refresh=False``: the caller knows nothing their text is made of has changed)."""
     report = SyncReport()
     conn = store.conn
-    guard_storage(store, calendar)
+    guard_storage(store, calendar, config, now)
     for call_id in calls_db.unwritten(conn, calendar.key):
         with store.tx():
             call = calls_db.get(conn, call_id)
@@ -175,10 +175,14 @@ def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str)
 MASS_DISAPPEARANCE = 2
 
 
-def guard_storage(store: Store, calendar: Calendar) -> dict[str, str]:
+def guard_storage(
+    store: Store, calendar: Calendar, config: Config, now: datetime
+) -> dict[str, str]:
     """Before anything is read or written: a calendar that held syncsvc's events and is now
     missing or emptied of them (a vdir on an unmounted disk) refuses, so ``plan`` never plants a
-    fresh folder there and ``sync`` never reads every call as deleted. Returns the known etags."""
+    fresh folder there and ``sync`` never reads every call as deleted; a new store adopts the
+    events it finds (adopt.py). Returns the known etags."""
+    adopt.adopt_if_fresh(store, calendar, config, now)
     known = calls_db.known_etags(store.conn, calendar.key)
     expect = getattr(calendar, "expect_events", None)  # backends that can check cheaply
     if expect is not None:
@@ -204,7 +208,7 @@ def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -
     """Apply what changed in the calendar since the last read; mark missed calls."""
     report = SyncReport()
     conn = store.conn
-    known = guard_storage(store, calendar)
+    known = guard_storage(store, calendar, config, now)
     changes = calendar.changes(store.token(calendar.key), known)
     refuse_mass_disappearance(calendar, known, changes.deleted)
     with store.tx():

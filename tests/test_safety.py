@@ -422,3 +422,36 @@ def test_a_killed_exports_temporary_file_is_removed(app: App, tmp_path: Path) ->
     leftover.write_text("personal data")
     export.export(app.store.conn, str(target), "json")
     assert not leftover.exists() and target.exists()
+
+
+# --------------------------------------------------------------------- 7. a new store adopts
+def test_a_new_store_adopts_the_calendars_events_and_reads_their_notes(
+    make_app: Callable[..., App], tmp_path: Path, clock: Any
+) -> None:
+    calendar = tmp_path / "calendar"
+    old = make_app(calendar={"path": str(calendar)})
+    add_people(old, 3)
+    old.plan(MONDAY)
+    old.sync()
+    first = sorted(calendar.glob("*.ics"))[0].stem
+    clock.advance(days=3, hours=10)  # Monday evening: the calls have happened
+    (event,) = VdirCalendar(calendar).changes(None, {}).changed[:1]
+    person_edits(calendar, first, description=f"{event.description}\ndone, lovely talk")
+    old.close()
+
+    # the store is lost; a new one, the same people imported again, the same calendar
+    new = make_app(calendar={"path": str(calendar)}, data_dir=str(tmp_path / "fresh-data"))
+    add_people(new, 3)
+    new.plan(MONDAY)
+    assert len(list(calendar.glob("*.ics"))) == 3  # no second set of calls on the day
+    new.sync()
+    conn = new.store.conn
+    calls = calls_db.on_day(conn, MONDAY)
+    assert len(calls) == 3
+    assert sorted(c.outcome for c in calls) == ["done", "missed", "missed"]
+    assert {people_db.get(conn, c.person_id).name for c in calls} == {  # type: ignore[union-attr]
+        "Person 000",
+        "Person 001",
+        "Person 002",
+    }
+    assert people_db.count(conn) == 3  # matched by name, nobody added twice

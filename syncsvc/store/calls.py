@@ -364,3 +364,8 @@ def event_deleted(conn: sqlite3.Connection, calendar: str, uid: str) -> int:
     if call is not None and call.outcome == OPEN:
         set_outcome(conn, call.id, "skipped")
     return 1
+
+
+def any_call(conn: sqlite3.Connection) -> bool:
+    """Whether the store has any call at all (a new store adopts the calendar's events)."""
+    return conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
