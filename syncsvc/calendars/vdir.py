@@ -52,7 +52,12 @@ class UnsafeFileError(ConflictError, ValueError):
 
 
 class BadFile(Exception):
-    """An event file that cannot be read safely; ``str()`` says why in a few words."""
+    """An event file that cannot be read safely; ``str()`` says why in a few words.
+    ``transient``: it was being replaced while we read (the next look sees it whole)."""
+
+    def __init__(self, why: str, *, transient: bool = False) -> None:
+        super().__init__(why)
+        self.transient = transient
 
 
 def etag_of(st: os.stat_result) -> str:
@@ -105,7 +110,7 @@ class VdirCalendar(Calendar):
                 try:  # the person's own files: a symlink is theirs to make, a FIFO is not
                     data, _ = self._read(file, follow=True)
                 except BadFile as err:
-                    self._report(file, str(err))
+                    self._report(file, err)
                     continue
                 out += ics.busy_intervals(data, start, end)
         return sorted(out)
@@ -185,7 +190,7 @@ class VdirCalendar(Calendar):
             try:
                 data, etag = self._read(entry.path)
             except BadFile as err:
-                self._report(Path(entry.path), str(err))
+                self._report(Path(entry.path), err)
                 continue
             event = ics.from_ical(data, etag)
             if event is None:
@@ -231,6 +236,8 @@ class VdirCalendar(Calendar):
         self._refuse_symlinked_folder()
         if self.path.exists() and not self.path.is_dir():
             raise NotFoundError(f"calendar path {self.path} is not a folder")
+        if self.path.is_dir() and not os.access(self.path, os.W_OK | os.X_OK):
+            raise BackendError(f"calendar folder {self.path} is not writable by this user")
         self.changes(None, {})
         state = "" if self.path.exists() else " (created on the first write)"
         return f"{self.key}{state}"
@@ -256,9 +263,12 @@ class VdirCalendar(Calendar):
                 "set [calendar] path to the folder itself"
             )
 
-    def _report(self, path: Path, why: str) -> None:
-        """One log line per bad file and change, not one per poll."""
-        key = str(path)
+    def _report(self, path: Path, err: BadFile) -> None:
+        """One log line per bad file and change, not one per poll; none for a file that was
+        being replaced while we read it."""
+        if err.transient:
+            return
+        why, key = str(err), str(path)
         if self._reported.get(key) != why:
             self._reported[key] = why
             log.warning("calendar file %s skipped: %s", path, why)
@@ -271,7 +281,7 @@ class VdirCalendar(Calendar):
         try:
             fd = os.open(path, _OPEN_FLAGS & ~os.O_NOFOLLOW if follow else _OPEN_FLAGS)
         except FileNotFoundError:
-            raise BadFile("gone while being read") from None
+            raise BadFile("gone while being read", transient=True) from None
         except OSError as err:
             if err.errno == getattr(os, "ELOOP", 40) or os.path.islink(path):
                 raise BadFile("a symlink, not followed") from None
@@ -296,7 +306,7 @@ class VdirCalendar(Calendar):
             os.close(fd)
         before = etag_of(st)
         if before != etag_of(after):
-            raise BadFile("changed while being read")
+            raise BadFile("changed while being read", transient=True)
         return b"".join(chunks), before
 
     @staticmethod
@@ -354,8 +364,11 @@ class VdirCalendar(Calendar):
 
     def _make_folder(self, folder: Path) -> None:
         """Create the calendar folder (0700) on the first write only: ``expect_events``
-        refuses before a write when the folder held syncsvc's events and is gone."""
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        refuses before a write when the folder held syncsvc's events and is gone. Every folder
+        made here is 0700 whatever the umask; an existing parent is never chmodded."""
+        from syncsvc.paths import ensure_private_dir
+
+        ensure_private_dir(folder)
 
     def _link_no_clobber(self, tmp: Path, target: Path) -> str | None:
         """Put ``tmp`` at ``target`` unless ``target`` exists; then return its etag."""
