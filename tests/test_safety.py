@@ -301,6 +301,7 @@ def test_foreign_files_are_parsed_once_per_change(
     cal = VdirCalendar(folder)
     parsed: list[str] = []
     real = ics.from_ical
+
     def counting(data: bytes | str, etag: str) -> Any:
         parsed.append(etag)
         return real(data, etag)
