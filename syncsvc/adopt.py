@@ -14,6 +14,7 @@ may be shared with another installation, whose events are not ours to take (docs
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("syncsvc")
 
 PLACEHOLDER = "Unknown (adopted from the calendar)"
+#: a call id as the planner makes them (planner.call_id): install id, day, person id. Only
+#: such events are adopted; a look-alike UID ending in ``@syncsvc`` is not enough.
+CALL_ID = re.compile(r"[0-9a-f]{8}-[0-9]{8}-[0-9]+")
 
 
 def adopt_if_fresh(store: Store, calendar: Calendar, config: Config, now: datetime) -> int:
@@ -54,7 +58,9 @@ def adopt_if_fresh(store: Store, calendar: Calendar, config: Config, now: dateti
 def _adopt(
     conn: Connection, calendar: str, config: Config, event: RemoteEvent, now: datetime
 ) -> int:
-    if event.start is None or calls_db.get(conn, event.call_id) is not None:
+    if event.start is None or not CALL_ID.fullmatch(event.call_id):
+        return 0
+    if calls_db.get(conn, event.call_id) is not None:
         return 0
     zone = config.calls.zone
     start = event.start.astimezone(zone)
