@@ -50,9 +50,10 @@ CHUNK_SIZE = 1 << 16
 MAX_LINE = 4 << 20  # a longer physical or unfolded line is dropped: no card field is that long
 SNIFF_LIMIT = 8 << 20  # a file with no BEGIN:VCARD in its first 8 MB is not a vCard file
 MAX_NESTED_LINES = 10_000  # lines held in unfinished nested cards before the outer one is truncated
-#: lines kept of one card (photos are never kept): a real card has tens; a hostile one with a
-#: million property lines costs this many, not 57 times its size in memory. The rest is dropped.
-MAX_CARD_LINES = 5_000
+#: properties kept of one card (photos are never kept): a real card has tens; a hostile one with
+#: a million property lines costs this many, not 57 times its size in memory. The rest is
+#: dropped. (Folded continuation lines belong to their property; MAX_LINE bounds those.)
+MAX_CARD_PROPERTIES = 5_000
 
 TRUNCATED = "truncated: no END:VCARD"
 NO_NAME = "no name and no email or phone"
@@ -305,6 +306,16 @@ class _OpenCard:
     lines: list[tuple[int, bytes]] = field(default_factory=list)
     nested: list[_OpenCard] = field(default_factory=list)  # complete cards inside this one
     in_blob: bool = False
+    properties: int = 0  # property lines kept (folded continuations not counted)
+    full: bool = False  # MAX_CARD_PROPERTIES reached: nothing more is kept, not even folds
+
+    def add_property(self, lineno: int, line: bytes) -> None:
+        """Keep a property's first line, unless the card has MAX_CARD_PROPERTIES already."""
+        if self.properties >= MAX_CARD_PROPERTIES:
+            self.full = True
+            return
+        self.properties += 1
+        self.lines.append((lineno, line))
 
     def keep(self, line: bytes) -> bool:
         """False for the lines of a PHOTO/LOGO/SOUND/KEY property (never decoded)."""
@@ -356,22 +367,20 @@ class _Splitter:
                     if b":" not in line:
                         card = stack[0]
                         if not card.in_blob:
-                            if len(card.lines) < MAX_CARD_LINES:
+                            if not card.full:
                                 card.lines.append((lineno, line))
                         elif not line.strip():
                             card.in_blob = False  # 2.1 base64 ends with a blank line
                         continue
                 elif first and first not in _MAYBE_BEGIN_END:
                     card = stack[0]
-                    if len(card.lines) >= MAX_CARD_LINES:
-                        card.keep(line)  # only tracks a photo's end: nothing more is kept
-                    elif card.in_blob:
+                    if card.in_blob:
                         if card.keep(line):
-                            card.lines.append((lineno, line))
+                            card.add_property(lineno, line)
                     elif _BLOB_START.match(line):
                         card.in_blob = True
                     else:
-                        card.lines.append((lineno, line))
+                        card.add_property(lineno, line)
                     continue
             yield from self.feed(lineno, line)
         yield from self.finish()
@@ -389,9 +398,15 @@ class _Splitter:
             else:
                 self.held = 0
                 yield self._emit(card, complete=True)
-        elif self.stack[-1].keep(line) and len(self.stack[-1].lines) < MAX_CARD_LINES:
-            self.stack[-1].lines.append((lineno, line))
-            self.held += len(self.stack) > 1
+        elif self.stack[-1].keep(line):
+            card = self.stack[-1]
+            kept = len(card.lines)
+            if line[:1] in _FOLD:
+                if not card.full:
+                    card.lines.append((lineno, line))
+            else:
+                card.add_property(lineno, line)
+            self.held += len(self.stack) > 1 and len(card.lines) > kept
         if self.held > MAX_NESTED_LINES:
             yield from self._truncate_outermost()
 
