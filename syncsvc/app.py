@@ -294,6 +294,10 @@ class App:
         day_list = planner.planning_days(cfg, start, days)
         with self.locked():
             store = self.store
+            if not dry_run:  # a new store adopts the calendar's events before it plans
+                from syncsvc import adopt
+
+                adopt.adopt_if_fresh(store, self.calendar, self.config, self.now())
             busy = self._busy(day_list) if cfg.avoid_busy else {}
             planned: list[calls_db.Call] = []
             try:

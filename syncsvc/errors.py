@@ -82,6 +82,12 @@ class NotFoundError(BackendError):
     """The calendar (or an event) does not exist."""
 
 
+class StorageGoneError(NotFoundError):
+    """A calendar that held syncsvc's events is missing or emptied of all of them at once (an
+    unmounted disk, a moved folder, another calendar): a storage problem, never the person
+    deleting every call. ``plan`` and ``sync`` refuse and change nothing."""
+
+
 class ConflictError(BackendError):
     """The event changed on the server since we last saw it (stale etag)."""
 

@@ -13,7 +13,8 @@
   ``X-SYNCSVC-OFFER``, ...). ``syncsvc import`` of that file gives the same people.
 
 The file is written to a temporary file with mode 0600 (it is personal data) and renamed into
-place, so a crash never leaves half an export under the name asked for. ``-`` writes to stdout.
+place, so a crash never leaves half an export under the name asked for. ``-`` writes to stdout;
+a path that is not a regular file (``/dev/stdout``, a named pipe) is written into, never over.
 The export reads one consistent snapshot of the store (a read transaction; WAL lets the daemon
 go on writing meanwhile).
 """
@@ -208,6 +209,16 @@ def _private_output(path: str) -> Iterator[IO[str]]:
         raise UsageError(f"{target} is a folder; name the export file")
     if not target.parent.is_dir():
         raise InputError(f"{target.parent}: no such folder")
+    if target.exists() and not target.is_file():
+        # /dev/stdout, a named pipe, a terminal: written into, never renamed over (a rename
+        # would replace the device node or the FIFO with a regular file)
+        try:
+            stream = target.open("w", encoding="utf-8", newline="")
+        except OSError as e:
+            raise InputError(f"{target}: cannot write the export ({e.strerror})") from None
+        with stream:
+            yield stream
+        return
     with contextlib.ExitStack() as stack:
         try:
             out = stack.enter_context(

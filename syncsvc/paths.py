@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from syncsvc.errors import ConfigError
+
+log = logging.getLogger("syncsvc")
+_warned: set[Path] = set()  # data dirs already warned about in this process
 
 
 def config_home() -> Path:
@@ -26,10 +32,47 @@ def default_data_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 for the last component."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+    """Make sure ``path`` is a directory syncsvc can write in.
+
+    Every directory created here (``path`` and any missing parent) is 0700 whatever the umask.
+    A directory that already exists is never chmodded: it may be ``$HOME``, ``~/Documents`` or a
+    shared sticky ``/tmp``-like dir; when others can read it, one warning says so. A directory
+    that cannot be created or written is a ``ConfigError`` naming it (not a traceback)."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.is_dir() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    try:
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(mode=0o700)
+            except FileExistsError:
+                if not directory.is_dir():
+                    raise ConfigError(
+                        f"{directory} is not a directory; syncsvc needs a directory there"
+                    ) from None
+                continue  # made by someone else meanwhile: not ours to chmod
+            directory.chmod(0o700)  # mkdir's mode is masked by the umask
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create directory {err.filename or path} ({err.strerror}); "
+            "check data_dir in the config and its permissions"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"directory {path} is not writable by this user; "
+            "fix its permissions or set data_dir in the config"
+        )
+    if path not in missing and path not in _warned:
+        with contextlib.suppress(OSError):
+            if path.stat().st_mode & 0o077:
+                _warned.add(path)
+                log.warning(
+                    "%s can be read by other users; syncsvc keeps personal data there "
+                    "(chmod 700 it if it is syncsvc's own)",
+                    path,
+                )
     return path
 
 
@@ -40,12 +83,35 @@ def write_private_file(path: Path, data: str | bytes) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
+def _remove_dead_temps(path: Path) -> None:
+    """Remove ``.{name}.{pid}.tmp`` files beside ``path`` left by a killed write (personal data
+    in a hidden file): those whose process is gone."""
+    prefix, suffix = f".{path.name}.", ".tmp"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            name = entry.name
+            pid = name[len(prefix) : -len(suffix)]
+            if not (name.startswith(prefix) and name.endswith(suffix) and pid.isdigit()):
+                continue
+            try:
+                os.kill(int(pid), 0)
+                continue  # still running: its write is in progress
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # someone else's process
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+
+
 @contextlib.contextmanager
 def private_file_writer(path: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
     """A file object whose content replaces ``path`` atomically once the block ends: written to
     a temporary file beside it, created with mode 0600 by the open() itself, fsynced, renamed
     over ``path``. On any error nothing is left behind and ``path`` is as it was.
     ``OSError`` from creating the temporary file reaches the caller."""
+    _remove_dead_temps(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)  # a dead process's leftover: never write into someone's file
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -17,10 +17,10 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from syncsvc import events, planner, scheduling
+from syncsvc import adopt, events, planner, scheduling
 from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, RemoteEvent
 from syncsvc.config import Config
-from syncsvc.errors import ConflictError, NotFoundError
+from syncsvc.errors import ConflictError, NotFoundError, StorageGoneError
 from syncsvc.store import Connection, Store
 from syncsvc.store import calls as calls_db
 from syncsvc.store import db as store_db
@@ -156,6 +156,7 @@ def push(
     (``refresh=False``: the caller knows nothing their text is made of has changed)."""
     report = SyncReport()
     conn = store.conn
+    guard_storage(store, calendar, config, now)
     for call_id in calls_db.unwritten(conn, calendar.key):
         with store.tx():
             call = calls_db.get(conn, call_id)
@@ -207,6 +208,39 @@ def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str)
         )
 
 
+# ------------------------------------------------------------------------ the guard
+#: this many of syncsvc's events vanishing in one read, and all of them, is a storage problem
+MASS_DISAPPEARANCE = 2
+
+
+def guard_storage(
+    store: Store, calendar: Calendar, config: Config, now: datetime
+) -> dict[str, str]:
+    """Before anything is read or written: a calendar that held syncsvc's events and is now
+    missing or emptied of them (a vdir on an unmounted disk) refuses, so ``plan`` never plants a
+    fresh folder there and ``sync`` never reads every call as deleted; a new store adopts the
+    events it finds (adopt.py). Returns the known etags."""
+    adopt.adopt_if_fresh(store, calendar, config, now)
+    known = calls_db.known_etags(store.conn, calendar.key)
+    expect = getattr(calendar, "expect_events", None)  # backends that can check cheaply
+    if expect is not None:
+        expect(known)
+    return known
+
+
+def refuse_mass_disappearance(
+    calendar: Calendar, known: dict[str, str], deleted: list[str]
+) -> None:
+    """Every one of syncsvc's events reported deleted in one read (at least two): a calendar
+    replaced, emptied or swapped for another one, not the person deleting each call. Nothing is
+    applied (vdirsyncer refuses an emptied storage the same way)."""
+    if len(known) >= MASS_DISAPPEARANCE and set(known) <= set(deleted):
+        raise StorageGoneError(
+            f"calendar {calendar.key}: all {len(known)} of syncsvc's events vanished at once; "
+            "check the calendar is the right one and its storage is there (nothing was changed)"
+        )
+
+
 # ------------------------------------------------------------------------ reading
 PREP_KEPT = "preparation note kept: after the call, write how it went"
 
@@ -233,8 +267,9 @@ def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -
     means the event is read again, and the same note read twice changes nothing."""
     report = SyncReport()
     conn = store.conn
-    known = calls_db.known_etags(conn, calendar.key)
+    known = guard_storage(store, calendar, config, now)
     changes = calendar.changes(store.token(calendar.key), known)
+    refuse_mass_disappearance(calendar, known, changes.deleted)
     receipts: list[_Receipt] = []
     cancelled: list[calls_db.Call] = []
     with store.tx():

@@ -9,13 +9,23 @@ The etag of a file is ``"{st_mtime_ns}-{st_size}-{st_ino}"``. The inode number i
 file timestamps are only as fine as the kernel's clock tick: two writes of the same size within
 one tick have the same mtime, but an atomic replace (ours, khal's, vdirsyncer's) always makes a
 new inode.
+
+A hostile or messy folder never stops the rest (docs/RELIABILITY.md): only regular files are
+read, opened with ``O_NOFOLLOW | O_NONBLOCK`` (a symlink, a FIFO or a device is skipped with one
+log line, never followed, never waited on), at most ``MAX_EVENT_BYTES`` each. A file that is not
+ours is parsed once per change (kept by name and etag for the life of the process), not on every
+poll. A folder that is missing, or suddenly holds none of the events syncsvc knows it wrote, is a
+storage problem (an unmounted disk, a moved folder), never the person deleting every call:
+``expect_events`` refuses before anything is read or written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -24,11 +34,30 @@ from pathlib import Path
 
 from syncsvc.calendars import ics
 from syncsvc.calendars.base import Calendar, CallEvent, Changes, RemoteEvent
-from syncsvc.errors import BackendError, ConflictError, NotFoundError
+from syncsvc.errors import BackendError, ConflictError, NotFoundError, StorageGoneError
+
+log = logging.getLogger("syncsvc")
 
 UID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]*")
 MAX_UID_LENGTH = 200  # file names are at most 255 bytes on most file systems
 SUFFIX = ".ics"
+#: no event file is read beyond this: a /dev/zero symlink or a 2 GB "event" costs nothing
+MAX_EVENT_BYTES = 10 * 1024 * 1024
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+class UnsafeFileError(ConflictError, ValueError):
+    """Where syncsvc's event file should be there is a symlink or something that is not a
+    regular file: it is left alone. (A ValueError too, as a uid leaving the folder is.)"""
+
+
+class BadFile(Exception):
+    """An event file that cannot be read safely; ``str()`` says why in a few words.
+    ``transient``: it was being replaced while we read (the next look sees it whole)."""
+
+    def __init__(self, why: str, *, transient: bool = False) -> None:
+        super().__init__(why)
+        self.transient = transient
 
 
 def etag_of(st: os.stat_result) -> str:
@@ -57,6 +86,10 @@ class VdirCalendar(Calendar):
         self.key = f"vdir:{self.path.resolve()}"
         #: other local calendar folders (e.g. khal's) whose events make a time busy
         self.busy_calendars = [Path(p).expanduser() for p in busy_calendars]
+        #: file name -> etag of files that are not syncsvc's: not parsed again until they change
+        self._foreign: dict[str, str] = {}
+        #: path -> why, for bad files already reported (one log line per change)
+        self._reported: dict[str, str] = {}
 
     # --- the interface -------------------------------------------------------------------
 
@@ -74,9 +107,38 @@ class VdirCalendar(Calendar):
         for folder in [self.path, *self.busy_calendars]:
             files = [folder] if folder.is_file() else sorted(folder.glob("*.ics"))
             for file in files:
-                with contextlib.suppress(OSError):
-                    out += ics.busy_intervals(file.read_bytes(), start, end)
+                try:  # the person's own files: a symlink is theirs to make, a FIFO is not
+                    data, _ = self._read(file, follow=True)
+                except BadFile as err:
+                    self._report(file, err)
+                    continue
+                out += ics.busy_intervals(data, start, end)
         return sorted(out)
+
+    def expect_events(self, known: Mapping[str, str]) -> None:
+        """Refuse (``StorageGoneError``) when the folder that held syncsvc's ``known`` events
+        is missing, or holds none of them: an unmounted disk or a moved folder, which must
+        never read as the person deleting every call, nor get a fresh folder planted where
+        the old one will come back. Cheap: one listing, no file opened."""
+        self._refuse_symlinked_folder()
+        if not known:
+            return
+        try:
+            names = set(os.listdir(self.path))
+        except FileNotFoundError:
+            raise StorageGoneError(
+                f"calendar folder {self.path} is missing but held {len(known)} of syncsvc's "
+                "events; check the disk is mounted and [calendar] path is right (nothing "
+                "was changed)"
+            ) from None
+        except OSError as err:
+            raise BackendError(f"cannot list calendar folder {self.path}: {err}") from err
+        if len(known) >= 2 and not any(f"{uid}{SUFFIX}" in names for uid in known):
+            raise StorageGoneError(
+                f"calendar folder {self.path} holds none of the {len(known)} events syncsvc "
+                "wrote there; check the disk is mounted and the folder was not replaced or "
+                "emptied (nothing was changed)"
+            )
 
     def update(self, event: CallEvent, etag: str) -> str:
         target = self._file(event.uid)
@@ -93,6 +155,7 @@ class VdirCalendar(Calendar):
 
     def changes(self, token: str | None, known: Mapping[str, str]) -> Changes:
         result = Changes(token=None)
+        self._refuse_symlinked_folder()
         try:
             entries = list(os.scandir(self.path))
         except FileNotFoundError:
@@ -116,23 +179,27 @@ class VdirCalendar(Calendar):
                 continue
             stem = name[: -len(SUFFIX)]
             try:
-                if not entry.is_file():
-                    continue
-                st = entry.stat()
+                st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue  # vanished while we looked
-            etag = etag_of(st)
-            stems.add(stem)
-            present.add(stem)
-            if known.get(stem) == etag:
-                continue  # unchanged since we saw it: not opened, not parsed
-            read = self._read(entry.path)
-            if read is None:
+            if stat.S_ISDIR(st.st_mode):
                 continue
-            data, etag = read
+            stems.add(stem)
+            present.add(stem)  # even a bad file where ours was: never read as a deletion
+            etag = etag_of(st)
+            if known.get(stem) == etag or self._foreign.get(name) == etag:
+                continue  # unchanged since we saw it: not opened, not parsed
+            try:
+                data, etag = self._read(entry.path)
+            except BadFile as err:
+                self._report(Path(entry.path), err)
+                continue
             event = ics.from_ical(data, etag)
             if event is None:
-                continue  # not ours, or mid-write by some other program: leave it
+                # not ours (parsed once per change), or mid-write by some other program
+                self._foreign[name] = etag
+                continue
+            self._foreign.pop(name, None)
             present.add(event.uid)
             exact = event.uid == stem
             if event.uid not in found or (exact and not found[event.uid][0]):
@@ -154,11 +221,9 @@ class VdirCalendar(Calendar):
             raise ConflictError(f"event {uid} in {self.path} was changed since syncsvc wrote it")
         if etag is None:
             try:
-                data = target.read_bytes()
-            except FileNotFoundError:
-                return
-            except OSError as err:
-                raise BackendError(f"cannot read {target}: {err}") from err
+                data, _ = self._read(target)
+            except BadFile as err:
+                raise ConflictError(f"{target}: {err}; left alone") from None
             if ics.from_ical(data, current) is None:
                 raise ConflictError(f"{target} is not an event syncsvc wrote; left alone")
         try:
@@ -170,8 +235,11 @@ class VdirCalendar(Calendar):
         self._fsync_dir()
 
     def check(self) -> str:
+        self._refuse_symlinked_folder()
         if self.path.exists() and not self.path.is_dir():
             raise NotFoundError(f"calendar path {self.path} is not a folder")
+        if self.path.is_dir() and not os.access(self.path, os.W_OK | os.X_OK):
+            raise BackendError(f"calendar folder {self.path} is not writable by this user")
         self.changes(None, {})
         state = "" if self.path.exists() else " (created on the first write)"
         return f"{self.key}{state}"
@@ -188,27 +256,76 @@ class VdirCalendar(Calendar):
             raise ValueError(f"event uid {uid!r} would leave the calendar folder")
         return folder / f"{uid}{SUFFIX}"
 
+    def _refuse_symlinked_folder(self) -> None:
+        """The configured folder itself must not be a symlink: syncsvc would write where it
+        points (another user's folder, a disk that is not mounted). One line naming both."""
+        if self.path.is_symlink():
+            raise BackendError(
+                f"calendar folder {self.path} is a symlink (to {os.readlink(self.path)}); "
+                "set [calendar] path to the folder itself"
+            )
+
+    def _report(self, path: Path, err: BadFile) -> None:
+        """One log line per bad file and change, not one per poll; none for a file that was
+        being replaced while we read it."""
+        if err.transient:
+            return
+        why, key = str(err), str(path)
+        if self._reported.get(key) != why:
+            self._reported[key] = why
+            log.warning("calendar file %s skipped: %s", path, why)
+
     @staticmethod
-    def _read(path: str | Path) -> tuple[bytes, str] | None:
-        """The file's bytes and the etag of exactly those bytes; None if it is gone or
+    def _read(path: str | Path, *, follow: bool = False) -> tuple[bytes, str]:
+        """The bytes of a regular file and the etag of exactly those bytes. ``BadFile`` for a
+        symlink, a FIFO, a device, a folder, a file over ``MAX_EVENT_BYTES``, one gone or
         changed while we read it (the next ``changes()`` sees the finished version)."""
         try:
-            with open(path, "rb") as f:
-                before = etag_of(os.fstat(f.fileno()))
-                data = f.read()
-                after = etag_of(os.fstat(f.fileno()))
-        except OSError:
-            return None
-        return (data, before) if before == after else None
+            fd = os.open(path, _OPEN_FLAGS & ~os.O_NOFOLLOW if follow else _OPEN_FLAGS)
+        except FileNotFoundError:
+            raise BadFile("gone while being read", transient=True) from None
+        except OSError as err:
+            if err.errno == getattr(os, "ELOOP", 40) or os.path.islink(path):
+                raise BadFile("a symlink, not followed") from None
+            raise BadFile(f"cannot be read ({err.strerror})") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise BadFile("not a regular file (a FIFO, a device or a folder)")
+            if st.st_size > MAX_EVENT_BYTES:
+                raise BadFile(f"larger than {MAX_EVENT_BYTES:,} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_EVENT_BYTES:
+                    raise BadFile(f"larger than {MAX_EVENT_BYTES:,} bytes")
+            after = os.fstat(fd)
+        except OSError as err:
+            raise BadFile(f"cannot be read ({err.strerror})") from None
+        finally:
+            os.close(fd)
+        before = etag_of(st)
+        if before != etag_of(after):
+            raise BadFile("changed while being read", transient=True)
+        return b"".join(chunks), before
 
     @staticmethod
     def _etag(target: Path) -> str | None:
+        """The etag of syncsvc's event file; ``UnsafeFileError`` if a symlink or anything but a
+        regular file stands where it should be (never followed, never written through)."""
         try:
-            return etag_of(target.stat())
+            st = target.lstat()
         except FileNotFoundError:
             return None
         except OSError as err:
             raise BackendError(f"cannot read {target}: {err}") from err
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFileError(
+                f"{target} is a symlink or not a regular file; syncsvc left it alone"
+            )
+        return etag_of(st)
 
     def _write(self, target: Path, data: bytes, *, replace: bool) -> str:
         """Write ``data`` to ``target`` atomically; return the new etag.
@@ -216,8 +333,10 @@ class VdirCalendar(Calendar):
         ``replace=False``: if ``target`` appeared meanwhile, keep it and return its etag.
         """
         folder = target.parent
+        self._refuse_symlinked_folder()
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not folder.is_dir():
+                self._make_folder(folder)
             fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.stem}.", suffix=".tmp")
         except OSError as err:
             raise BackendError(f"cannot write to calendar folder {folder}: {err}") from err
@@ -244,6 +363,14 @@ class VdirCalendar(Calendar):
         if etag is None:
             raise BackendError(f"{target} vanished right after it was written")
         return etag
+
+    def _make_folder(self, folder: Path) -> None:
+        """Create the calendar folder (0700) on the first write only: ``expect_events``
+        refuses before a write when the folder held syncsvc's events and is gone. Every folder
+        made here is 0700 whatever the umask; an existing parent is never chmodded."""
+        from syncsvc.paths import ensure_private_dir
+
+        ensure_private_dir(folder)
 
     def _link_no_clobber(self, tmp: Path, target: Path) -> str | None:
         """Put ``tmp`` at ``target`` unless ``target`` exists; then return its etag."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,9 +75,18 @@ def _read_text(path: Path) -> str:
     if not path.exists():
         raise InputError(f"{path}: no such file — check the path")
     try:
-        if path.stat().st_size > MAX_BYTES:
+        # never wait on a FIFO nor read a device (/dev/zero) without end: regular files only,
+        # and never more than MAX_BYTES even if the file grows while we read
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise _not_export(path, "not a regular file (a device, a pipe)")
+            if st.st_size > MAX_BYTES:
+                raise _not_export(path, "far too large for a LinkedIn Connections.csv")
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
             raise _not_export(path, "far too large for a LinkedIn Connections.csv")
-        data = path.read_bytes()
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror or err})") from err
     if not data.strip():

@@ -460,3 +460,8 @@ def cancel_retry(conn: sqlite3.Connection, call_id: str) -> None:
         "UPDATE calls SET outcome = 'skipped', origin_call = NULL, updated_at = ? WHERE id = ?",
         (utcnow_iso(), call_id),
     )
+
+
+def any_call(conn: sqlite3.Connection) -> bool:
+    """Whether the store has any call at all (a new store adopts the calendar's events)."""
+    return conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from syncsvc.errors import StoreError
@@ -36,10 +36,15 @@ class Store:
         ensure_private_dir(path.parent)
         try:
             if not path.exists():  # 0600 from the start; SQLite gives -wal/-shm the same mode
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-        except (sqlite3.Error, OSError) as e:
-            raise StoreError(f"{path}: cannot open the store ({e})") from None
+        except sqlite3.Error as e:
+            raise store_error(e, path) from None
+        except OSError as e:
+            raise StoreError(
+                f"{path}: cannot create the store ({e.strerror}); check that its folder is "
+                "writable and the disk is not full (nothing was changed)"
+            ) from None
         return cls._prepare(conn, path)
 
     @classmethod
@@ -59,9 +64,7 @@ class Store:
             store._migrate()
         except sqlite3.DatabaseError as e:
             conn.close()
-            raise StoreError(
-                f"{path}: not a usable syncsvc store ({e}); move it aside to start afresh"
-            ) from None
+            raise store_error(e, path) from None
         return store
 
     def _migrate(self) -> None:
@@ -106,16 +109,32 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as e:
+            if _kind(e) is None:
+                raise
+            raise store_error(e, self.path) from e
         self._depth = 1
         try:
             yield self.conn
-        except BaseException:
-            self._depth = 0
-            self.conn.execute("ROLLBACK")
+            self.conn.execute("COMMIT")
+        except BaseException as e:
+            self._rollback()
+            if isinstance(e, sqlite3.DatabaseError) and _kind(e) is not None:
+                raise store_error(e, self.path) from e  # a storage problem, said plainly
             raise
-        self._depth = 0
-        self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _rollback(self) -> None:
+        """Undo the open transaction. SQLite may have rolled it back itself (disk full, I/O
+        error): a second ROLLBACK would fail with "no transaction is active" and hide the
+        real error, so it is sent only while a transaction is open, and its own failure never
+        replaces the error that brought us here."""
+        if self.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     @contextmanager
     def savepoint(self) -> Iterator[sqlite3.Connection]:
@@ -175,6 +194,63 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# ------------------------------------------------------------------ errors that say what to do
+_FULL = {"SQLITE_FULL"}
+_READONLY = {"SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"}
+_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+_IO = {"SQLITE_IOERR"}
+
+
+def _kind(err: sqlite3.Error) -> str | None:
+    """'full', 'readonly', 'damaged', 'io', or None for anything else (a constraint, a bug)."""
+    name = getattr(err, "sqlite_errorname", "") or ""
+    base = name.split("_", 2)
+    family = "_".join(base[:2]) if len(base) >= 2 else name  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    for kind, names in (("full", _FULL), ("readonly", _READONLY), ("damaged", _DAMAGED)):
+        if name in names or family in names:
+            return kind
+    if family in _IO or name in _IO:
+        return "io"
+    text = str(err).lower()  # errors raised before sqlite_errorname is set
+    if "file is not a database" in text or "malformed" in text:
+        return "damaged"
+    if "readonly" in text or "unable to open" in text:
+        return "readonly"
+    if "disk is full" in text:
+        return "full"
+    return None
+
+
+def store_error(err: sqlite3.Error, path: Path | None) -> StoreError:
+    """One line that says what happened to the store and what to do. Never advice that
+    loses anything: the calendar's events belong to the calls in this file."""
+    where = path or "the store"
+    kind = _kind(err)
+    if kind == "full":
+        return StoreError(
+            f"{where}: the disk is full; free some space and run again "
+            "(nothing was changed, nothing was lost)"
+        )
+    if kind == "readonly":
+        folder = path.parent if path else "its folder"
+        return StoreError(
+            f"{where}: cannot write the store ({err}); check that it and {folder} are writable "
+            "by this user and the disk is not mounted read-only (nothing was changed)"
+        )
+    if kind == "damaged":
+        return StoreError(
+            f"{where}: the store is damaged ({err}); stop syncsvc, keep this file, and restore "
+            "it from a backup (or recover it with `sqlite3 FILE .recover`); a new store adopts "
+            "syncsvc's events from a local calendar folder"
+        )
+    if kind == "io":
+        return StoreError(
+            f"{where}: the disk reported an I/O error ({err}); check the disk "
+            "(nothing was committed)"
+        )
+    return StoreError(f"{where}: not a usable syncsvc store ({err})")
 
 
 def _statements(script: str) -> Iterator[str]:

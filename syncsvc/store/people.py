@@ -438,25 +438,33 @@ def possible_duplicates(conn: sqlite3.Connection) -> list[list[Person]]:
 
 
 def merge(conn: sqlite3.Connection, keep: int, other: int) -> None:
-    """Fold ``other`` into ``keep``: addresses, source ids, calls, referrals; then drop it."""
+    """Fold ``other`` into ``keep``: addresses, source ids, calls, referrals; then drop it.
+
+    Nothing either of them has is lost: every call moves to ``keep``. Where both had a call on
+    the same day (one call per person and day), the other's call is folded into ``keep``'s:
+    its notes are appended, its referrals, offers, wins and thank-you updates move over, and
+    the more final outcome wins (a done call stays done)."""
     conn.execute(
         """INSERT OR IGNORE INTO addresses(person_id, kind, value, norm, position)
            SELECT ?, kind, value, norm, position + 1000 FROM addresses WHERE person_id = ?""",
         (keep, other),
     )
     conn.execute("UPDATE OR IGNORE source_ids SET person_id = ? WHERE person_id = ?", (keep, other))
-    # two open calls or two calls on one day cannot be folded: the other's are closed first
+    # two open calls cannot both stay open: the other's is closed (kept, as skipped)
     conn.execute(
         """UPDATE calls SET outcome = 'skipped' WHERE person_id = ? AND outcome = 'planned'
            AND EXISTS (SELECT 1 FROM calls c WHERE c.person_id = ? AND c.outcome = 'planned')""",
         (other, keep),
     )
-    conn.execute(
-        """DELETE FROM calls WHERE person_id = ? AND day IN
-           (SELECT day FROM calls WHERE person_id = ?) AND outcome != 'done'""",
-        (other, keep),
-    )
-    conn.execute("UPDATE OR IGNORE calls SET person_id = ? WHERE person_id = ?", (keep, other))
+    other_name = conn.execute("SELECT name FROM people WHERE id = ?", (other,)).fetchone()[0]
+    clashes = conn.execute(
+        """SELECT o.id, k.id FROM calls o JOIN calls k ON k.day = o.day AND k.person_id = ?
+           WHERE o.person_id = ?""",
+        (keep, other),
+    ).fetchall()
+    for folded, into in clashes:
+        _fold_call(conn, folded, into, other_name)
+    conn.execute("UPDATE calls SET person_id = ? WHERE person_id = ?", (keep, other))
     conn.execute("UPDATE OR IGNORE referrals SET person_id = ? WHERE person_id = ?", (keep, other))
     conn.execute("UPDATE offers SET person_id = ? WHERE person_id = ?", (keep, other))
     conn.execute("UPDATE people SET referred_by = ? WHERE referred_by = ?", (keep, other))
@@ -481,6 +489,51 @@ def merge(conn: sqlite3.Connection, keep: int, other: int) -> None:
     if k["last_contacted"] is None and o["last_contacted"] is None:
         conn.execute("UPDATE people SET last_contacted = NULL WHERE id = ?", (keep,))
     conn.execute("DELETE FROM people WHERE id = ?", (other,))
+
+
+def _fold_call(conn: sqlite3.Connection, folded: str, into: str, other_name: str) -> None:
+    """Move everything call ``folded`` holds onto call ``into`` (the same day), then drop it."""
+    f = conn.execute("SELECT * FROM calls WHERE id = ?", (folded,)).fetchone()
+    k = conn.execute("SELECT * FROM calls WHERE id = ?", (into,)).fetchone()
+
+    def joined(mine: str, theirs: str) -> str:
+        if not theirs.strip() or theirs.strip() in mine:
+            return mine
+        label = f"(merged from {other_name}'s call) {theirs.strip()}"
+        return f"{mine.rstrip()}\n\n{label}" if mine.strip() else label
+
+    outcome = k["outcome"]
+    if f["outcome"] in _HAPPENED and outcome not in _HAPPENED:
+        outcome = f["outcome"]
+    conn.execute(
+        """UPDATE calls SET notes = ?, prep_notes = ?, outcome = ?,
+                  follow_up = coalesce(follow_up, ?) WHERE id = ?""",
+        (
+            joined(k["notes"], f["notes"]),
+            joined(k["prep_notes"], f["prep_notes"]),
+            outcome,
+            f["follow_up"],
+            into,
+        ),
+    )
+    for table, column in (
+        ("referrals", "call_id"),
+        ("offers", "call_id"),
+        ("wins", "call_id"),
+        ("updates", "win_call"),
+        ("updates", "call_id"),
+        ("calls", "origin_call"),
+    ):
+        # a row the kept call already has (the same offer text) is a duplicate, not a loss
+        conn.execute(
+            f"UPDATE OR IGNORE {table} SET {column} = ? WHERE {column} = ?",
+            (into, folded),
+        )
+    conn.execute("DELETE FROM calls WHERE id = ?", (folded,))
+
+
+#: outcomes of a call that happened: on a merge they win over the other call's outcome
+_HAPPENED = {"done", "stop", "wrong_number"}
 
 
 # ---------------------------------------------------------------------------- topic
