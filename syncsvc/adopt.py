@@ -18,6 +18,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from syncsvc import events
 from syncsvc.calendars.base import RemoteEvent
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
@@ -92,7 +93,8 @@ def _adopt(
     if open_call is not None:
         calls_db.set_outcome(conn, open_call.id, "planned")
     # an etag that never matches: the next read-back reads the event and applies its notes;
-    # and never rewritten (edited): it is the old store's text, perhaps with notes in it
+    # and never rewritten (edited): it is the old store's text, perhaps with notes in it.
+    # What syncsvc wrote is taken to end at the marker line: the person's text is below it.
     calls_db.upsert_event_state(
         conn,
         calendar,
@@ -100,7 +102,7 @@ def _adopt(
         event.uid,
         state="written",
         etag="",
-        written=event.description,
+        written=events.up_to_marker(event.description),
     )
     calls_db.mark_edited(conn, calendar, event.call_id)
     return 1

@@ -249,6 +249,14 @@ def user_text(
     return _added_lines(below, receipt) if receipt else below.strip()
 
 
+def up_to_marker(description: str) -> str | None:
+    """The text of an event up to and including its marker line (what syncsvc wrote, when
+    nothing else records it), or None without a marker line."""
+    text = _as_text(description)
+    match = MARKER_RE.search(text)
+    return text[: match.end()] if match else None
+
+
 def added_text(text: str, earlier: str) -> str:
     """The lines of ``text`` (the person's text now) that are not in ``earlier`` (their text
     at an earlier read, e.g. a preparation note), compared as ``user_text`` does."""
