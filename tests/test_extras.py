@@ -82,7 +82,10 @@ def write_config(tmp_path: Path, calendar: str, *, google_contacts: bool = False
     return str(path)
 
 
-CALDAV = '[calendar]\nbackend = "caldav"\nurl = "http://127.0.0.1:9/"\nusername = "u"\npassword_env = "NO_SUCH_VAR"'
+CALDAV = (
+    '[calendar]\nbackend = "caldav"\nurl = "http://127.0.0.1:9/"\nusername = "u"\n'
+    'password_env = "NO_SUCH_VAR"'
+)
 GOOGLE = '[calendar]\nbackend = "google"'
 VDIR = '[calendar]\nbackend = "vdir"'
 
