@@ -15,6 +15,7 @@ from icalendar import Calendar as ICalendar
 from icalendar.parser import unescape_backslash
 
 from syncsvc.calendars.base import UID_SUFFIX, CallEvent, RemoteEvent
+from syncsvc.calendars.vtimezone import add_compact_timezones
 
 PRODID = "-//syncsvc//syncsvc//EN"
 CALL_PROPERTY = "X-SYNCSVC-CALL"
@@ -48,6 +49,7 @@ def to_ical(event: CallEvent) -> bytes:
         alarm.add("description", event.summary)
         vevent.add_component(alarm)
     cal.add_component(vevent)
+    add_compact_timezones(cal, [event.start, event.end])  # RRULEs, not 1970-2037 RDATEs
     cal.add_missing_timezones()
     return cal.to_ical()
 
