@@ -15,6 +15,7 @@ zoneinfo key) anyway; the VTIMEZONE is for those without one.
 from __future__ import annotations
 
 import calendar as calendar_mod
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -72,8 +73,10 @@ def vtimezone(zone: ZoneInfo, year: int) -> Timezone | None:
     return tz
 
 
-def transitions_in(zone: ZoneInfo, year: int) -> list[Transition]:
-    """The zone's offset changes in ``year``, in order (a day's scan, then to the second)."""
+@functools.lru_cache(maxsize=512)
+def transitions_in(zone: ZoneInfo, year: int) -> tuple[Transition, ...]:
+    """The zone's offset changes in ``year``, in order (a day's scan, then to the second).
+    Cached: a zone's 16 years cost about 20 ms, and every event written needs them."""
     out: list[Transition] = []
     start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
     end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
@@ -100,7 +103,7 @@ def transitions_in(zone: ZoneInfo, year: int) -> list[Transition]:
             out.append(Transition(moment, previous, current, name))
             previous = current
         ts = nxt
-    return out
+    return tuple(out)
 
 
 def _yearly_rule(transition: Transition, later: list[Transition]) -> vRecur | None:
