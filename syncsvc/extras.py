@@ -12,12 +12,8 @@ of a traceback.
 from __future__ import annotations
 
 import importlib
-import json
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from syncsvc.errors import MissingExtraError
 
@@ -78,6 +74,11 @@ def pip_command(extra: Extra) -> str:
 
 def _local_source() -> tuple[str, bool] | None:
     """(checkout path, editable?) when the running syncsvc was installed from a local folder."""
+    import json  # only on the way to an error message: not at every calendar's start-up
+    from importlib import metadata
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
     try:
         text = metadata.distribution("syncsvc").read_text("direct_url.json")
         info = json.loads(text or "null")
