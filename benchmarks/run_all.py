@@ -45,6 +45,7 @@ def main() -> int:
         ("bench_poll.py", ["--events", "300"] if args.quick else []),
         ("bench_daemon.py", idle),
         ("bench_startup.py", ["--runs", "5"] if args.quick else []),
+        ("bench_install.py", ["--no-before"] if args.quick else []),  # needs the network
     ]
     print(f"syncsvc benchmarks on {machine()}")
     failed = 0

@@ -330,9 +330,10 @@ def cmd_run(ctx: Ctx, args: argparse.Namespace) -> int:
             f"{len(report.applied)} with new notes, {report.missed} missed."
         )
         return 0
-    from syncsvc import daemon
+    from syncsvc import daemon, extras
 
     cfg = app.config
+    extras.require_for_config(cfg)  # not a job failing every few minutes: say it and stop
     jobs = daemon.Jobs(
         plan=app.plan_due,
         sync=app.sync,
@@ -411,7 +412,7 @@ def cmd_doctor(ctx: Ctx, args: argparse.Namespace) -> int:
         for r in results:
             mark = "ok    " if r.ok else "FAILED"
             print(f"{mark} {r.name}: {r.detail}")
-    return 0 if all(r.ok for r in results) else 1
+    return max((r.exit_code for r in results if not r.ok), default=0)
 
 
 # ---------------------------------------------------------------------------- the parser

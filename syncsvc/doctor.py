@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from syncsvc.errors import SyncsvcError
+from syncsvc import extras
+from syncsvc.errors import MissingExtraError, SyncsvcError
 
 
 @dataclass
@@ -12,6 +13,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    #: what `doctor` exits with when this check fails: 78 for a missing extra of the install
+    exit_code: int = 1
 
     def as_json(self) -> dict[str, object]:
         return {"check": self.name, "ok": self.ok, "detail": self.detail}
@@ -53,6 +56,8 @@ def run_checks(config_path: str | None) -> list[Check]:
         detail = calendar.check()
         calendar.close()
         results.append(Check(f"calendar ({cfg.calendar.backend})", True, detail))
+    except MissingExtraError as e:
+        results.append(Check(f"calendar ({cfg.calendar.backend})", False, str(e), e.exit_code))
     except SyncsvcError as e:
         results.append(Check(f"calendar ({cfg.calendar.backend})", False, str(e)))
 
@@ -62,6 +67,10 @@ def run_checks(config_path: str | None) -> list[Check]:
 
             load_credentials(cfg)
             results.append(Check("google sign-in", True, str(cfg.google_token_path)))
+        except MissingExtraError as e:
+            said = extras.pip_command("google")
+            if not any(said in r.detail for r in results):  # the calendar check said it
+                results.append(Check("google sign-in", False, str(e), e.exit_code))
         except SyncsvcError as e:
             results.append(Check("google sign-in", False, str(e)))
     for path in cfg.contacts.vcard:

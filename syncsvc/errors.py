@@ -16,6 +16,12 @@ class ConfigError(SyncsvcError):
     exit_code = 78  # EX_CONFIG
 
 
+class MissingExtraError(ConfigError):
+    """The config or command needs a backend whose libraries are an extra of the install
+    (``pip install 'syncsvc[google]'``) that is not installed. One line that says which
+    ``pip install`` to run; raised by ``syncsvc.extras.require``."""
+
+
 class UsageError(SyncsvcError):
     """A bad command-line value (a date, a name that matches nobody, ...)."""
 

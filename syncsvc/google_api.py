@@ -63,6 +63,9 @@ def build_service(
 
     ``credentials=None`` makes an unauthenticated client (tests against a loopback fake).
     """
+    from syncsvc import extras
+
+    extras.require("google")
     import httplib2
     from googleapiclient.discovery import build
 

@@ -15,6 +15,7 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+from syncsvc import extras
 from syncsvc.errors import AuthError, ConfigError, UnreachableError
 from syncsvc.google_api import SIGN_IN_HINT, short_reason, sign_in_expired
 from syncsvc.paths import write_private_file
@@ -41,6 +42,7 @@ def sign_in(config: Config, open_browser: bool = True) -> None:
     With ``open_browser=False`` the authorization URL is printed (run_local_server prints it)
     and the person opens it themselves; the redirect still comes back to 127.0.0.1.
     """
+    extras.require("google", "Google sign-in")
     secrets = config.client_secrets_path
     if not secrets.is_file():
         raise ConfigError(
@@ -74,6 +76,7 @@ def load_credentials(config: Config, *, token_uri: str | None = None) -> Credent
     ``token_uri`` overrides the token endpoint (tests use a loopback one). google-auth's
     ``from_authorized_user_info`` always resets it to Google's, ignoring the file's value.
     """
+    extras.require("google")
     from google.auth.exceptions import RefreshError, TransportError
     from google.oauth2.credentials import Credentials
 

@@ -1,7 +1,8 @@
 """Calendar backends behind one small interface (see base.py).
 
 ``open_calendar(config, store)`` picks the backend named by ``[calendar] backend``; the heavy
-libraries (caldav, googleapiclient) are imported only when their backend is used.
+libraries (caldav, googleapiclient) are imported only when their backend is used, and are
+extras of the install: without them this says which ``pip install`` to run (extras.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ def open_calendar(config: Config) -> Calendar:
         from syncsvc.calendars.vdir import VdirCalendar
 
         return VdirCalendar(config.calendar_path, config.calendar.busy_calendars)
+    from syncsvc import extras
+
     if backend == "caldav":
+        extras.require("caldav", '[calendar] backend = "caldav"')
         from syncsvc.calendars.caldav import CaldavCalendar
 
         return CaldavCalendar.from_config(config)
     if backend == "google":
+        extras.require("google", '[calendar] backend = "google"')
         from syncsvc.calendars.google import GoogleCalendar
 
         return GoogleCalendar.from_config(config)

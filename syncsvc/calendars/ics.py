@@ -17,6 +17,7 @@ from icalendar import Calendar as ICalendar
 from icalendar.parser import unescape_backslash
 
 from syncsvc.calendars.base import UID_SUFFIX, CallEvent, RemoteEvent
+from syncsvc.calendars.vtimezone import add_compact_timezones
 
 PRODID = "-//syncsvc//syncsvc//EN"
 CALL_PROPERTY = "X-SYNCSVC-CALL"
@@ -46,6 +47,7 @@ def to_ical(event: CallEvent) -> bytes:
         alarm.add("description", event.summary)
         vevent.add_component(alarm)
     cal.add_component(vevent)
+    add_compact_timezones(cal, [event.start, event.end])  # RRULEs, not 1970-2037 RDATEs
     cal.add_missing_timezones()
     return cal.to_ical()
 
@@ -233,31 +235,25 @@ def busy_intervals(
     """The person's own timed events in ``data`` overlapping [start, end), recurrences
     expanded. Not counted: syncsvc's own events, all-day events, events marked free
     (TRANSP:TRANSPARENT) and cancelled ones. Never raises: unreadable data is no meeting."""
-    try:
-        import recurring_ical_events
+    from syncsvc.calendars.recurrence import occurrences
 
+    try:
         calendar = ICalendar.from_ical(data)
-        occurrences = recurring_ical_events.of(calendar).between(start, end)
+        found = occurrences(calendar, start, end)
     except Exception:
         return []
     out: list[tuple[datetime, datetime]] = []
-    for vevent in occurrences:
+    for occurrence in found:
+        vevent = occurrence.component
         if _is_ours(vevent):
             continue
         if _text(vevent.get("TRANSP")).upper() == "TRANSPARENT":
             continue
         if _text(vevent.get("STATUS")).upper() == "CANCELLED":
             continue
-        raw = _decoded(vevent, "DTSTART")
-        if not isinstance(raw, datetime):
+        s, e = occurrence.start, occurrence.end
+        if not isinstance(s, datetime) or not isinstance(e, datetime):
             continue  # all-day: a birthday or a holiday does not block a call
-        s = _as_datetime(raw)
-        e = _as_datetime(_decoded(vevent, "DTEND"))
-        if s is None:
-            continue
-        if e is None:
-            duration = _decoded(vevent, "DURATION")
-            e = s + duration if isinstance(duration, timedelta) else s
         if e > start and s < end:
             out.append((s, e))
     return sorted(out)
