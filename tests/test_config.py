@@ -119,7 +119,7 @@ def test_retry_after_days_is_a_short_increasing_list() -> None:
     assert config.build({}, None).calls.retry_after_days == (3, 7)
     assert config.build({"calls": {"retry_after_days": [2]}}, None).calls.retry_after_days == (2,)
     for bad in ([], [7, 3], [3, 3], [0, 2], [1, 61], [1, 2, 3, 4, 5, 6], "3", [True], [1.5]):
-        with pytest.raises(ConfigError, match="retry_after_days .* increasing whole numbers"):
+        with pytest.raises(ConfigError, match=r"retry_after_days .* increasing whole numbers"):
             config.build({"calls": {"retry_after_days": bad}}, None)
 
 
