@@ -50,7 +50,12 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 def collect(app: App, weeks: int = WEEKS) -> dict[str, Any]:
     """Everything the report shows, as plain JSON-able data."""
-    return insight.report(app.store.conn, app.today(), app.config.calls, weeks, now=app.clock.now())
+    from syncsvc import updates
+
+    conn = app.store.conn
+    data = insight.report(conn, app.today(), app.config.calls, weeks, now=app.clock.now())
+    data["updates"] = updates.pending_json(conn)  # drafts to send, as mailto: links
+    return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,6 +360,23 @@ def _not_understood_html(data: dict[str, Any]) -> str:
     )
 
 
+def _updates_html(data: dict[str, Any]) -> str:
+    """The open update drafts, each a ``mailto:`` link that opens it in the mail client."""
+    if not data.get("updates"):
+        return '<p class="none">No update drafts open (<code>syncsvc updates</code>).</p>'
+    items = "".join(
+        f'<li><a href="{esc(u["mailto"])}">{esc(u["subject"])}</a> — to '
+        f"{esc(u['person']['name'])}"
+        + (f" &lt;{esc(u['to'])}&gt;" if u["to"] else " (no email on file)")
+        + "</li>"
+        for u in data["updates"]
+    )
+    return (
+        f'<ul class="wins">{items}</ul><p class="sub">Sent one? '
+        "<code>syncsvc updates --done ID</code></p>"
+    )
+
+
 def _tree_html(nodes: list[dict[str, Any]]) -> str:
     if not nodes:
         return ""
@@ -514,6 +536,7 @@ def render_html(data: dict[str, Any]) -> str:
 <section id="funnel"><h2>Funnel per topic</h2>{_funnel_html(data)}</section>
 <section id="not-understood"><h2>Notes not understood</h2>{_not_understood_html(data)}</section>
 </div>
+<section id="updates"><h2>Updates to send</h2>{_updates_html(data)}</section>
 </main>
 </body>
 </html>
