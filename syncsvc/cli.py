@@ -330,13 +330,14 @@ def cmd_run(ctx: Ctx, args: argparse.Namespace) -> int:
             f"{len(report.applied)} with new notes, {report.missed} missed."
         )
         return 0
-    from syncsvc import daemon
+    from syncsvc import daemon, notify
 
     cfg = app.config
     jobs = daemon.Jobs(
         plan=app.plan_due,
         sync=app.sync,
         reimport=app.reimport if (cfg.contacts.vcard or cfg.contacts.google) else None,
+        notify=notify.job_for(app),  # the desktop nudge before each call (local calendar)
     )
     return daemon.run(
         jobs,
