@@ -343,7 +343,6 @@ ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh")
 ORIGIN_WORDS = {
     "no_answer": "no answer on {weekday}",
     "missed": "nothing written on {weekday}",
-    "rescheduled": "moved from {weekday}",
 }
 
 
@@ -369,6 +368,8 @@ def reason(pick: Pick, why: WhyFacts, day: date) -> str:
     if pick.kind == "referral":
         by = f"referred by {why.referrer}" if why.referrer else "referred to you"
         return by + (f" on {_short(why.referred_on)}" if why.referred_on else "")
+    if pick.kind == "retry" and why.origin_outcome == "rescheduled":
+        return f"you moved it here from {why.origin_day:%A}" if why.origin_day else "you moved it"
     if pick.kind == "retry":
         words = ORIGIN_WORDS.get(why.origin_outcome or "", "not reached on {weekday}")
         first = words.format(weekday=f"{why.origin_day:%A}" if why.origin_day else "the last call")

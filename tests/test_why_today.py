@@ -40,6 +40,12 @@ def test_each_lane_says_why_in_words() -> None:
         "not spoken since 2019 — people you haven't talked to in years often know the most "
         "about openings"
     )
+    assert why("retry", origin_day=date(2026, 11, 27), origin_outcome="missed", origin_depth=1) == (
+        "nothing written on Friday, third try"
+    )
+    assert why("retry", origin_day=date(2026, 11, 27), origin_outcome="rescheduled") == (
+        "you moved it here from Friday"
+    )
     assert why("rotation") == planner.ROTATION_NEVER
     assert why("rotation", last_contacted=date(2026, 10, 12)).startswith("last spoken on 12 Oct")
     thanks = planner.reason(
@@ -72,6 +78,19 @@ def test_a_referral_says_who_referred_them_in_the_event(
     )
     got = calls_db.get(app.store.conn, jane.id)
     assert got is not None and got.as_json()["reason"] == jane.reason
+    # Jane's call leads to a win: the thank-you call to the one who referred her says so
+    phone.write(jane.id, "done\nwin: an interview at Acme")
+    clock.set(datetime(2026, 11, 30, 20, 0, tzinfo=BERLIN))
+    app.sync()
+    thanks = [
+        c
+        for day in ("2026-12-07", "2026-12-08", "2026-12-09")
+        for c in app.plan(date.fromisoformat(day))
+        if c.person_id == first.person_id
+    ]
+    assert thanks and thanks[0].reason == (
+        "thank you: your referral led to a win (an interview at Acme; with Jane Roe on 30 Nov)"
+    )
 
 
 def test_a_long_silence_is_the_rotations_reason(make_app: Callable[..., App]) -> None:
