@@ -157,6 +157,8 @@ def _funnel_text(data: dict[str, Any]) -> list[str]:
         for n in data["not_understood"]:
             for line in n["lines"]:
                 lines.append(f"  {n['date']}  {_plain(n['person'])}: {_plain(line)}")
+    if data.get("updates"):
+        lines += ["", f"Updates to send: {len(data['updates'])} draft(s) (`syncsvc updates`)"]
     return lines
 
 

@@ -117,6 +117,7 @@ def test_the_report_links_open_drafts_as_mailto(app: App) -> None:
     assert [u["person"]["name"] for u in data["updates"]] == ["Alice Anders", "Bob Brandt"]
     link = data["updates"][0]["mailto"]
     assert link.startswith("mailto:alice@example.org?subject=Good%20news")
+    assert "Updates to send: 2 draft(s)" in report.render_text(data)
     page = report.render_html(data)
     assert 'id="updates"' in page and 'href="mailto:alice@example.org?subject=' in page
 
