@@ -330,7 +330,7 @@ def cmd_run(ctx: Ctx, args: argparse.Namespace) -> int:
             f"{len(report.applied)} with new notes, {report.missed} missed."
         )
         return 0
-    from syncsvc import daemon, extras
+    from syncsvc import daemon, extras, notify
 
     cfg = app.config
     extras.require_for_config(cfg)  # not a job failing every few minutes: say it and stop
@@ -338,6 +338,7 @@ def cmd_run(ctx: Ctx, args: argparse.Namespace) -> int:
         plan=app.plan_due,
         sync=app.sync,
         reimport=app.reimport if (cfg.contacts.vcard or cfg.contacts.google) else None,
+        notify=notify.job_for(app),  # the desktop nudge before each call (local calendar)
     )
     return daemon.run(
         jobs,
@@ -366,6 +367,38 @@ def cmd_offer_done(ctx: Ctx, args: argparse.Namespace) -> None:
         print(f"Offer {offer.id} done: {offer.text} ({offer.person_name}).")
     else:
         print(f"Offer {offer.id} was done already ({offer.done_at}): {offer.text}.")
+
+
+# ---------------------------------------------------------------------------- updates
+def cmd_updates(ctx: Ctx, args: argparse.Namespace) -> None:
+    """Draft the update messages that are due (never sent), list the open ones; --done ID
+    marks one sent."""
+    from syncsvc import updates as updates_mod
+
+    app = ctx.app
+    if args.done is not None:
+        d, was_open = updates_mod.done(app.store, args.done, app.clock.now())
+        if args.json:
+            emit_json({**d.as_json(), "was_open": was_open})
+        elif was_open:
+            print(f"Update {d.id} to {d.name} marked sent.")
+        else:
+            print(f"Update {d.id} to {d.name} was marked sent already ({d.sent_at}).")
+        return
+    result = updates_mod.draft(app.store, app.config.data_dir, app.today(), app.clock.now())
+    if args.json:
+        emit_json(result.as_json())
+        return
+    if result.new:
+        print(f"Drafted {len(result.new)} new update(s) in {result.folder}:")
+    if not result.pending:
+        print("No updates to send: they come after a win, and every few weeks to helpers.")
+        return
+    for d in result.pending:
+        to = f" <{d.email}>" if d.email else " (no email on file)"
+        name = os.path.basename(d.path) if d.path else ""
+        print(f"  {d.id:>3}  {d.name}{to}: {d.subject}  {name}")
+    print("Open each .eml file in your mail client and send it; then: syncsvc updates --done ID")
 
 
 # ---------------------------------------------------------------------------- report
@@ -525,6 +558,14 @@ def build_parser() -> argparse.ArgumentParser:
         "done", cmd_offer_done, "Mark offer ID done (the id `syncsvc offers` shows).", group=actions
     )
     p.add_argument("offer_id", metavar="ID", type=int)
+    json_flag(p)
+
+    p = command(
+        "updates",
+        cmd_updates,
+        "Draft update messages to the people who helped (.eml files, never sent).",
+    )
+    p.add_argument("--done", type=int, metavar="ID", help="Mark draft ID sent.")
     json_flag(p)
 
     p = command("run", cmd_run, "The daemon: plans every planning day, syncs every few minutes.")

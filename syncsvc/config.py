@@ -7,6 +7,7 @@ what is allowed (never a traceback). With no config file at all, the defaults wo
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import tomllib
@@ -40,6 +41,10 @@ class CallsConfig:
     reminder_minutes: int = 10
     region: str | None = None  # default phone region, e.g. "DE"; None: from the locale
     avoid_busy: bool = False  # place calls around the person's own events
+    # A no-answer is tried again after the first number of planning days, a second no-answer
+    # after the next, ...; after the last the person goes back to the rotation.
+    retry_after_days: tuple[int, ...] = (3, 7)
+    notify_minutes: int = 5  # desktop notification this long before a call; 0: none
 
     @property
     def zone(self) -> ZoneInfo:
@@ -207,6 +212,17 @@ def _choice(*allowed: str) -> Validator:
     return check
 
 
+def _retry_days(v: Any) -> tuple[int, ...]:
+    allowed = "a list of 1 to 5 increasing whole numbers from 1 to 60, e.g. [3, 7]"
+    if not isinstance(v, list) or not 1 <= len(v) <= 5:
+        raise ValueError(allowed)
+    if any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 60 for n in v):
+        raise ValueError(allowed)
+    if any(b <= a for a, b in itertools.pairwise(v)):
+        raise ValueError(allowed)
+    return tuple(v)
+
+
 def _region(v: Any) -> str:
     if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z]{2}", v):
         raise ValueError('a two-letter country code such as "DE" or "US"')
@@ -227,6 +243,8 @@ SCHEMA: dict[str, dict[str, tuple[Validator, str]]] = {
         "reminder_minutes": (_int_range(0, 1440), "reminder_minutes"),
         "region": (_region, "region"),
         "avoid_busy": (_bool, "avoid_busy"),
+        "retry_after_days": (_retry_days, "retry_after_days"),
+        "notify_minutes": (_int_range(0, 120), "notify_minutes"),
     },
     "calendar": {
         "backend": (_choice(*BACKENDS), "backend"),

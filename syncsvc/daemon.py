@@ -8,7 +8,8 @@ driven through a simulated week in a test without sleeping.
 
 - At start-up: a catch-up — ``plan`` (a no-op if today is already planned) and then ``sync``.
 - ``plan`` daily at ``plan_at`` in ``zone``; ``reimport`` daily at the same instant, just
-  before it; ``sync`` every ``poll_minutes`` after the previous sync finished.
+  before it; ``sync`` every ``poll_minutes`` after the previous sync finished; ``notify`` (the
+  desktop nudge before a call, ``syncsvc/notify.py``) every minute, when there is one.
 - Between jobs the loop sleeps until the next one is due (at most ``MAX_SLEEP`` seconds so a
   suspend/resume or a clock change is noticed; with a systemd watchdog at most half its period).
 - A failing job is logged in one line and retried with exponential back-off (30 s, 1 min,
@@ -73,6 +74,10 @@ class Jobs:
     plan: Callable[[], object]  # plan what is due (idempotent; safe to call often)
     sync: Callable[[], object]  # read back notes
     reimport: Callable[[], object] | None = None  # re-import configured contact sources (daily)
+    notify: Callable[[], object] | None = None  # nudge the calls about to start (every minute)
+
+
+NOTIFY_EVERY = timedelta(minutes=1)
 
 
 # --------------------------------------------------------------------------- time arithmetic
@@ -254,6 +259,8 @@ def _status(jobs: list[_Job], now: datetime, zone: ZoneInfo) -> str:
     today = now.astimezone(zone).date()
     parts = []
     for job in jobs:
+        if job.name == "notify":  # every minute: it would change the status every minute
+            continue
         local = job.next_run.astimezone(zone)
         when = local.strftime("%H:%M") if local.date() == today else local.strftime("%a %H:%M")
         if job.failures:
@@ -305,6 +312,8 @@ def run(
         add("reimport", jobs.reimport, daily)
     plan_job = add("plan", jobs.plan, daily)
     sync_job = add("sync", jobs.sync, every_poll)
+    if jobs.notify is not None:
+        add("notify", jobs.notify, lambda now: now + NOTIFY_EVERY)
     start = clock.now()
     plan_job.next_run = start  # the catch-up: plan (a no-op if done) and sync right away
     sync_job.next_run = start

@@ -66,6 +66,7 @@ class EventContext:
     wins: Sequence[str] = ()  # successes to tell them about (update calls)
     urls: Sequence[str] = ()  # profile pages (LinkedIn)
     about: str | None = None  # the person's own note about them (vCard NOTE, `add --note`)
+    reason: str | None = None  # why the planner picked them today, in one line
 
 
 # --- sanitising -------------------------------------------------------------------------
@@ -167,6 +168,8 @@ def description(ctx: EventContext) -> str:
         lines.append(TOPIC_MISSING_LINE)
     if ctx.kind == "follow_up":
         lines.append(FOLLOW_UP_LINE)
+    if ctx.reason and clean_line(ctx.reason):
+        lines.append(f"Why today: {clean_line(ctx.reason)}")
 
     lines += ["", "How to reach them:"]
     reach: list[str] = []
@@ -221,9 +224,7 @@ def description(ctx: EventContext) -> str:
 # --- reading the person's part back -----------------------------------------------------
 
 
-def user_text(
-    description: str, generated: str | None = None, receipt: str | None = None
-) -> str:
+def user_text(description: str, generated: str | None = None, receipt: str | None = None) -> str:
     """What the person wrote: everything they added to the description, anywhere.
 
     ``generated`` is the text syncsvc wrote into the event and ``receipt`` the receipt block it

@@ -148,8 +148,17 @@ def status(conn: Connection, today: date, calls: CallsConfig) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------- report
-def report(conn: Connection, today: date, calls: CallsConfig, weeks: int = WEEKS) -> dict[str, Any]:
-    """Everything ``syncsvc report`` shows, as plain JSON-able data."""
+def report(
+    conn: Connection,
+    today: date,
+    calls: CallsConfig,
+    weeks: int = WEEKS,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Everything ``syncsvc report`` shows, as plain JSON-able data (``now``: for the
+    funnel's 48 hours; the end of ``today`` when None)."""
+    if now is None:
+        now = datetime.combine(today + timedelta(days=1), datetime.min.time(), calls.zone)
     people = People.read(conn)
     all_wins = wins(conn, people.parent)
     win_rows = [
@@ -183,6 +192,8 @@ def report(conn: Connection, today: date, calls: CallsConfig, weeks: int = WEEKS
             {"date": f.day, "person": f.person, "from": f.origin_day}
             for f in insight_db.follow_ups(conn, today)
         ],
+        "funnel": funnel(conn, now),
+        "not_understood": not_understood(conn),
     }
 
 
@@ -266,4 +277,88 @@ def tree(people: People, all_wins: list[Win]) -> list[dict[str, Any]]:
     for p in sorted(involved):  # a cycle of referrals has no root: start it at its first id
         if p not in placed:
             out.append(node(p, 0))
+    return out
+
+
+# ------------------------------------------------------------------------------- the funnel
+# outcomes the person wrote (a missed call is syncsvc's, a skipped one a deleted event)
+WRITTEN = frozenset({"done", "no_answer", "rescheduled", "stop", "wrong_number"})
+OUTCOME_WITHIN = timedelta(hours=48)
+NOT_UNDERSTOOD = "not understood: "
+
+
+def topic_on(day: str, topics: list[tuple[str, str]]) -> str | None:
+    """The topic current on ``day`` (``topics``: (set_at, text), oldest first); None
+    before the first one was set."""
+    current = None
+    for set_at, text in topics:
+        if set_at[:10] > day:
+            break
+        current = text
+    return current
+
+
+def written_in_time(call: insight_db.FunnelCall) -> bool:
+    """The person wrote the call's outcome within ``OUTCOME_WITHIN`` of its end."""
+    if call.outcome not in WRITTEN or call.outcome_at is None:
+        return False
+    at = datetime.fromisoformat(call.outcome_at)
+    end = datetime.fromisoformat(call.end_at)
+    if at.tzinfo is None or end.tzinfo is None:  # pragma: no cover - always written with offset
+        return False
+    return at - end <= OUTCOME_WITHIN
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def funnel(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Per topic (a call belongs to the topic current on its day), oldest topic first:
+    calls planned → reached (done) → referrals their notes gave → conversations with referred
+    people (done calls to someone who came by referral) → wins; referrals per conversation;
+    and the share of the calls whose end is 48 h past, or whose outcome is in, that had their
+    outcome written within 48 h of the call's end."""
+    topics = insight_db.topics(conn)
+    stages: dict[str | None, Counter[str]] = {}
+    for call in insight_db.funnel_calls(conn):
+        c = stages.setdefault(topic_on(call.day, topics), Counter())
+        c["planned"] += 1
+        done = call.outcome == "done"
+        c["reached"] += done
+        c["referrals"] += call.referrals
+        c["referred_conversations"] += done and call.referred
+        c["wins"] += call.wins
+        in_time = written_in_time(call)
+        due = datetime.fromisoformat(call.end_at) + OUTCOME_WITHIN <= now
+        if call.outcome != "skipped" and (due or in_time):
+            c["outcome_due"] += 1
+            c["outcome_in_time"] += in_time
+    return [
+        {
+            "topic": topic,
+            "planned": c["planned"],
+            "reached": c["reached"],
+            "referrals": c["referrals"],
+            "referred_conversations": c["referred_conversations"],
+            "wins": c["wins"],
+            "referral_yield": _share(c["referrals"], c["reached"]),
+            "outcome_within_48h": _share(c["outcome_in_time"], c["outcome_due"]),
+        }
+        for topic, c in stages.items()
+    ]
+
+
+def not_understood(conn: Connection) -> list[dict[str, Any]]:
+    """The note lines syncsvc could not use, per call, from the receipts it wrote back: the
+    person can fix them in the event (the next sync reads it again)."""
+    out = []
+    for r in insight_db.receipts_with(conn, NOT_UNDERSTOOD):
+        lines = [
+            line.strip()[len(NOT_UNDERSTOOD) :]
+            for line in r.receipt.splitlines()
+            if line.strip().startswith(NOT_UNDERSTOOD)
+        ]
+        if lines:
+            out.append({"call_id": r.call_id, "date": r.day, "person": r.person, "lines": lines})
     return out

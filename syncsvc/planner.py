@@ -2,8 +2,10 @@
 
 Each planning day gets exactly ``per_day`` calls (fewer only when too few people are free),
 chosen in this order: follow-ups due (and thank-you calls for a win), referrals not yet
-called, retries (no answer / missed) a few days old, then the rotation: never-called people
-first, then those called fewest times and longest ago, ties in a stable shuffled order.
+called, retries (no answer / missed) after ``[calls] retry_after_days`` planning days — the
+first retry after the first number, the next after the second, ... — then the rotation:
+never-called people first, then those called fewest times and longest ago, ties in a stable
+shuffled order.
 Nobody has two open calls; nobody is called twice in a day; a thank-you call never comes
 within a week of another call to that person; planning a day again changes nothing.
 
@@ -22,8 +24,6 @@ from zoneinfo import ZoneInfo
 
 from syncsvc.config import CallsConfig
 
-RETRY_AFTER_DAYS = 2  # "a few days": a no-answer on Monday is tried again from Wednesday
-MAX_RETRIES = 2  # consecutive retries of one call before the person goes back to the rotation
 # A thank-you call for a win waits until this many days lie between it and any other call to
 # the person, planned or done: "never a second call to the same person within a week".
 UPDATE_GAP_DAYS = 7
@@ -48,8 +48,8 @@ class Due:
 
 @dataclass(frozen=True)
 class RetryCandidate:
-    """A call not answered (or missed) long enough ago, and how many retries in a row led
-    to it (counted up to ``MAX_RETRIES + 1``)."""
+    """A call not answered (or missed) long enough ago for its depth, and how many retries in
+    a row led to it (counted up to ``max_retries + 1``)."""
 
     person_id: int
     call_id: str
@@ -77,6 +77,24 @@ class PlanningFacts:
     rotation: tuple[int, ...] = ()
     not_free: frozenset[int] = field(default_factory=frozenset)
     update_call_days: Mapping[int, Collection[date]] = field(default_factory=dict)
+    max_retries: int = 2  # len([calls] retry_after_days): retries in a row, then the rotation
+
+
+@dataclass(frozen=True)
+class WhyFacts:
+    """What the store knows about one pick that explains it, for ``reason``: the person's
+    last call that reached them, who referred them and when, the call a follow-up or retry
+    comes from (its day, outcome, retry depth), the win a thank-you call is about."""
+
+    last_contacted: date | None = None
+    referrer: str | None = None
+    referred_on: date | None = None
+    origin_day: date | None = None
+    origin_outcome: str | None = None
+    origin_depth: int = 0
+    win_person: str | None = None
+    win_day: date | None = None
+    win_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,10 +173,21 @@ def slots(cfg: CallsConfig, day: date) -> list[tuple[datetime, datetime]]:
 
 
 # ------------------------------------------------------------------------------ choosing
-def retry_cutoff(day: date) -> date:
-    """A no-answer or missed call on this day or before may be retried on ``day``; a later
-    one keeps the person out of the rotation until then."""
-    return day - timedelta(days=RETRY_AFTER_DAYS)
+def planning_days_before(cfg: CallsConfig, day: date, n: int) -> date:
+    """The ``n``-th planning day before ``day`` (``day`` itself not counted)."""
+    for _ in range(n):
+        day -= timedelta(days=1)
+        while not is_planning_day(cfg, day):
+            day -= timedelta(days=1)
+    return day
+
+
+def retry_cutoffs(cfg: CallsConfig, day: date) -> tuple[date, ...]:
+    """Per retry depth: a no-answer (or missed call) on this day or before may be retried on
+    ``day`` — ``retry_after_days[depth]`` planning days later (a no-answer on Monday is tried
+    again on Thursday with 3). The last one also keeps a person just not reached out of the
+    rotation until then."""
+    return tuple(planning_days_before(cfg, day, n) for n in cfg.retry_after_days)
 
 
 def rotation_limit(wanted: int) -> int:
@@ -191,7 +220,11 @@ def choose(facts: PlanningFacts, wanted: int) -> list[Pick]:
             if update_due(facts, d.person_id)
         ],
         [Pick(person_id, "referral") for person_id in facts.referrals],
-        [Pick(r.person_id, "retry", r.call_id) for r in facts.retries if r.depth < MAX_RETRIES],
+        [
+            Pick(r.person_id, "retry", r.call_id)
+            for r in facts.retries
+            if r.depth < facts.max_retries
+        ],
         [Pick(person_id, "rotation") for person_id in facts.rotation],
     )
     picks: list[Pick] = []
@@ -297,3 +330,54 @@ def retry_call(
     start, end = next((s for s in options if s[0] not in taken_starts), options[0])
     pick = Pick(person_id, "retry", origin_call=origin_call)
     return NewCall(call_id(install_id, day, person_id), day, start, end, pick)
+
+
+# ------------------------------------------------------------------------------ why
+ROTATION_NEVER = "never called yet — everyone comes round once before anyone twice"
+ROTATION_YEARS = (
+    "not spoken since {year} — people you haven't talked to in years often know the most "
+    "about openings"
+)
+ROTATION_LONGEST = "last spoken on {day} — the longest ago of everyone free"
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh")
+ORIGIN_WORDS = {
+    "no_answer": "no answer on {weekday}",
+    "missed": "nothing written on {weekday}",
+}
+
+
+def _short(day: date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def reason(pick: Pick, why: WhyFacts, day: date) -> str:
+    """Why ``pick`` was chosen for ``day``, in one line the person reads in the event:
+    "referred by Ada on 2 Dec", "follow-up you asked for on 12 Nov", "no answer on Monday,
+    second try", or the rotation's own reason in words."""
+    if pick.win_call is not None:
+        parts = [why.win_text] if why.win_text else []
+        with_whom = f"with {why.win_person}" if why.win_person else ""
+        when = f"on {_short(why.win_day)}" if why.win_day else ""
+        if with_whom or when:
+            parts.append(" ".join(p for p in (with_whom, when) if p))
+        detail = f" ({'; '.join(parts)})" if parts else ""
+        return f"thank you: your referral led to a win{detail}"
+    if pick.kind == "follow_up":
+        when = f" on {_short(why.origin_day)}" if why.origin_day else ""
+        return f"follow-up you asked for{when}"
+    if pick.kind == "referral":
+        by = f"referred by {why.referrer}" if why.referrer else "referred to you"
+        return by + (f" on {_short(why.referred_on)}" if why.referred_on else "")
+    if pick.kind == "retry" and why.origin_outcome == "rescheduled":
+        return f"you moved it here from {why.origin_day:%A}" if why.origin_day else "you moved it"
+    if pick.kind == "retry":
+        words = ORIGIN_WORDS.get(why.origin_outcome or "", "not reached on {weekday}")
+        first = words.format(weekday=f"{why.origin_day:%A}" if why.origin_day else "the last call")
+        attempt = why.origin_depth + 2
+        nth = ORDINALS[attempt - 1] if attempt <= len(ORDINALS) else f"{attempt}th"
+        return f"{first}, {nth} try"
+    if why.last_contacted is None:
+        return ROTATION_NEVER
+    if why.last_contacted.year < day.year - 1:
+        return ROTATION_YEARS.format(year=why.last_contacted.year)
+    return ROTATION_LONGEST.format(day=_short(why.last_contacted))

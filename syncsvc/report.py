@@ -50,7 +50,12 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 def collect(app: App, weeks: int = WEEKS) -> dict[str, Any]:
     """Everything the report shows, as plain JSON-able data."""
-    return insight.report(app.store.conn, app.today(), app.config.calls, weeks)
+    from syncsvc import updates
+
+    conn = app.store.conn
+    data = insight.report(conn, app.today(), app.config.calls, weeks, now=app.clock.now())
+    data["updates"] = updates.pending_json(conn)  # drafts to send, as mailto: links
+    return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,7 +120,46 @@ def render_text(data: dict[str, Any]) -> str:
             + (f" (from the call on {f['from']})" if f["from"] else "")
             for f in data["follow_ups"]
         ]
+    lines += _funnel_text(data)
     return "\n".join(lines)
+
+
+FUNNEL_STAGES = (
+    ("planned", "planned"),
+    ("reached", "reached"),
+    ("referrals", "referrals"),
+    ("referred_conversations", "talks with referred people"),
+    ("wins", "wins"),
+)
+FUNNEL_COLORS = ("#4a90c2", "#1f6f5c", "#6a4fb3", "#d98e04", "#a0522d")
+NO_TOPIC = "(before any topic)"
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{round(share * 100)}%"
+
+
+def _funnel_text(data: dict[str, Any]) -> list[str]:
+    """The funnel per topic and the notes not understood, for the terminal."""
+    lines: list[str] = []
+    if data.get("funnel"):
+        lines += ["", "Funnel per topic"]
+        for f in data["funnel"]:
+            stages = " → ".join(f"{f[key]} {label}" for key, label in FUNNEL_STAGES)
+            yield_ = "–" if f["referral_yield"] is None else f"{f['referral_yield']:.2f}"
+            lines += [
+                f"  {_plain(f['topic'] or NO_TOPIC)}: {stages}",
+                f"    referrals per conversation: {yield_}   "
+                f"outcome written within 48 h: {_percent(f['outcome_within_48h'])}",
+            ]
+    if data.get("not_understood"):
+        lines += ["", "Notes not understood (fix them in the event; the next sync reads it again)"]
+        for n in data["not_understood"]:
+            for line in n["lines"]:
+                lines.append(f"  {n['date']}  {_plain(n['person'])}: {_plain(line)}")
+    if data.get("updates"):
+        lines += ["", f"Updates to send: {len(data['updates'])} draft(s) (`syncsvc updates`)"]
+    return lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,6 +309,76 @@ def growth_chart(weeks: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+def funnel_chart(f: dict[str, Any]) -> str:
+    """Horizontal bars, one topic: planned → reached → referrals → talks with referred
+    people → wins, each bar as long as its count (the first is the longest)."""
+    width, row_h, label_w = 460, 30, 190
+    height = row_h * len(FUNNEL_STAGES) + 10
+    top = max([f[key] for key, _ in FUNNEL_STAGES] + [1])
+    label = f"Funnel for {f['topic'] or NO_TOPIC}"
+    parts = [_svg_open(width, height, label)]
+    for i, (key, name) in enumerate(FUNNEL_STAGES):
+        y = 5 + i * row_h
+        n = f[key]
+        w = (width - label_w - 44) * n / top
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 18}" class="label" text-anchor="end">'
+            f"{esc(name)}</text>"
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" rx="3" '
+            f'fill="{FUNNEL_COLORS[i]}"><title>{n} {esc(name)}</title></rect>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 18}" class="value">{n}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _funnel_html(data: dict[str, Any]) -> str:
+    if not data.get("funnel"):
+        return '<p class="none">No calls yet: the funnel fills as you call.</p>'
+    out = []
+    for f in data["funnel"]:
+        yield_ = "–" if f["referral_yield"] is None else f"{f['referral_yield']:.2f}"
+        out.append(
+            f'<div class="funnel"><h3>{esc(f["topic"] or NO_TOPIC)}</h3>{funnel_chart(f)}'
+            f'<p class="sub">referrals per conversation: <b>{esc(yield_)}</b> · '
+            f"outcome written within 48 h: <b>{esc(_percent(f['outcome_within_48h']))}</b>"
+            "</p></div>"
+        )
+    return "".join(out)
+
+
+def _not_understood_html(data: dict[str, Any]) -> str:
+    if not data.get("not_understood"):
+        return '<p class="none">Every note was understood.</p>'
+    rows = "".join(
+        f"<tr><td>{esc(n['date'])}</td><td>{esc(n['person'])}</td><td>{esc(line)}</td></tr>"
+        for n in data["not_understood"]
+        for line in n["lines"]
+    )
+    return (
+        '<p class="sub">Fix them in the call\'s event; the next sync reads it again.</p>'
+        "<table><thead><tr><th>call on</th><th>with</th><th>line</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _updates_html(data: dict[str, Any]) -> str:
+    """The open update drafts, each a ``mailto:`` link that opens it in the mail client."""
+    if not data.get("updates"):
+        return '<p class="none">No update drafts open (<code>syncsvc updates</code>).</p>'
+    items = "".join(
+        f'<li><a href="{esc(u["mailto"])}">{esc(u["subject"])}</a> — to '
+        f"{esc(u['person']['name'])}"
+        + (f" &lt;{esc(u['to'])}&gt;" if u["to"] else " (no email on file)")
+        + "</li>"
+        for u in data["updates"]
+    )
+    return (
+        f'<ul class="wins">{items}</ul><p class="sub">Sent one? '
+        "<code>syncsvc updates --done ID</code></p>"
+    )
+
+
 def _tree_html(nodes: list[dict[str, Any]]) -> str:
     if not nodes:
         return ""
@@ -334,6 +448,7 @@ th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: upp
 .none { color: var(--muted); font-style: italic; }
 .wins li { margin: 4px 0; }
 .wins .via { color: var(--muted); }
+h3 { font-size: 15px; margin: 8px 0 6px; }
 """
 
 
@@ -419,6 +534,11 @@ def render_html(data: dict[str, Any]) -> str:
 <section id="open-offers"><h2>Open offers</h2>{offers}</section>
 <section id="follow-ups"><h2>Upcoming follow-ups</h2>{follow_ups}</section>
 </div>
+<div class="grid2">
+<section id="funnel"><h2>Funnel per topic</h2>{_funnel_html(data)}</section>
+<section id="not-understood"><h2>Notes not understood</h2>{_not_understood_html(data)}</section>
+</div>
+<section id="updates"><h2>Updates to send</h2>{_updates_html(data)}</section>
 </main>
 </body>
 </html>

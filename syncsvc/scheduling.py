@@ -13,21 +13,34 @@ from syncsvc.store import calls as calls_db
 from syncsvc.store import planning as planning_db
 
 
-def facts(conn: Connection, day: date, wanted: int) -> planner.PlanningFacts:
-    """The facts for choosing ``wanted`` calls on ``day``."""
+def facts(
+    conn: Connection, day: date, wanted: int, cfg: CallsConfig | None = None
+) -> planner.PlanningFacts:
+    """The facts for choosing ``wanted`` calls on ``day`` (``cfg``: the planning days and
+    the retry cadence; the defaults when None)."""
+    cfg = cfg or CallsConfig()
     return planning_db.facts_for_day(
         conn,
         day,
         rotation_limit=planner.rotation_limit(wanted),
-        retry_cutoff=planner.retry_cutoff(day),
-        max_retry_depth=planner.MAX_RETRIES,
+        retry_cutoffs=planner.retry_cutoffs(cfg, day),
         update_window=planner.update_window(day),
     )
 
 
-def choose(conn: Connection, day: date, wanted: int) -> list[planner.Pick]:
+def choose(
+    conn: Connection, day: date, wanted: int, cfg: CallsConfig | None = None
+) -> list[planner.Pick]:
     """Up to ``wanted`` people for ``day``, in lane order (what ``plan_day`` would pick)."""
-    return planner.choose(facts(conn, day, wanted), wanted)
+    return planner.choose(facts(conn, day, wanted, cfg), wanted)
+
+
+def reasons(conn: Connection, new_calls: Sequence[planner.NewCall]) -> dict[str, str]:
+    """Why each new call's person was picked, in one line (stored on the call)."""
+    return {
+        new.call_id: planner.reason(new.pick, planning_db.why_facts(conn, new.pick), new.day)
+        for new in new_calls
+    }
 
 
 def plan_day(
@@ -44,8 +57,8 @@ def plan_day(
         return []
     wanted = planner.calls_wanted(cfg, day, len(planning_db.day_slots(conn, day)))
     if wanted > 0:
-        new_calls = planner.plan_day(cfg, facts(conn, day, wanted), install_id, busy)
-        planning_db.record(conn, cfg.timezone, new_calls)
+        new_calls = planner.plan_day(cfg, facts(conn, day, wanted, cfg), install_id, busy)
+        planning_db.record(conn, cfg.timezone, new_calls, reasons(conn, new_calls))
     return [c.id for c in calls_db.on_day(conn, day)]
 
 
@@ -62,5 +75,5 @@ def add_retry(
     new = planner.retry_call(
         cfg, install_id, origin.person_id, origin.id, day, planning_db.taken_starts(conn, day)
     )
-    planning_db.record(conn, cfg.timezone, [new])
+    planning_db.record(conn, cfg.timezone, [new], reasons(conn, [new]))
     return new.call_id

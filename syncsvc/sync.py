@@ -133,6 +133,7 @@ def build_event(conn: Connection, config: Config, call: calls_db.Call) -> CallEv
         wins=wins,
         urls=person.urls,
         about=person.note,
+        reason=call.reason or None,
     )
     location, tel = events.phone_location(person.phones)
     return CallEvent(

@@ -92,10 +92,15 @@ def print_plan(app: App, calls: Sequence[calls_db.Call], dry_run: bool) -> None:
     if not calls:
         _line("Nobody to call: add people with `syncsvc import` or `syncsvc add`.")
         return
-    table = _table("date", "time", "person", "kind", "outcome")
+    table = _table("date", "time", "person", "kind", "outcome", "why")
     for c in calls:
         table.add_row(
-            c.day.isoformat(), c.start.strftime("%H:%M"), c.person_name, c.kind, c.outcome
+            c.day.isoformat(),
+            c.start.strftime("%H:%M"),
+            c.person_name,
+            c.kind,
+            c.outcome,
+            c.reason,
         )
     _console().print(table)
     if dry_run:

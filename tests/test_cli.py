@@ -100,7 +100,7 @@ def test_plan_json_sync_calls_status(cfg: Path) -> None:
     assert code == 0
     planned = json.loads(out)
     assert len(planned) == 6
-    assert set(planned[0]) == {"call_id", "person", "date", "start", "end", "kind"}
+    assert set(planned[0]) == {"call_id", "person", "date", "start", "end", "kind", "reason"}
     assert {p["date"] for p in planned} == {"2026-12-01", "2026-12-02"}
     code, out, _ = run(cfg, "sync", "--json")
     assert code == 0 and json.loads(out)["written"] == 0

@@ -113,3 +113,18 @@ def test_system_timezone_from_tz(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.system_timezone() == "Asia/Tokyo"
     monkeypatch.setenv("TZ", "Not/AZone")
     assert config.system_timezone() != "Not/AZone"
+
+
+def test_retry_after_days_is_a_short_increasing_list() -> None:
+    assert config.build({}, None).calls.retry_after_days == (3, 7)
+    assert config.build({"calls": {"retry_after_days": [2]}}, None).calls.retry_after_days == (2,)
+    for bad in ([], [7, 3], [3, 3], [0, 2], [1, 61], [1, 2, 3, 4, 5, 6], "3", [True], [1.5]):
+        with pytest.raises(ConfigError, match=r"retry_after_days .* increasing whole numbers"):
+            config.build({"calls": {"retry_after_days": bad}}, None)
+
+
+def test_notify_minutes_defaults_to_five_and_zero_is_off() -> None:
+    assert config.build({}, None).calls.notify_minutes == 5
+    assert config.build({"calls": {"notify_minutes": 0}}, None).calls.notify_minutes == 0
+    with pytest.raises(ConfigError, match="notify_minutes"):
+        config.build({"calls": {"notify_minutes": -1}}, None)

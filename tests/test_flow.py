@@ -295,7 +295,8 @@ def test_a_call_with_nothing_written_becomes_missed_and_is_retried(setup: Any) -
     clock.set(datetime(2026, 11, 28, 20, 0, tzinfo=BERLIN))
     app.sync()
     assert {c.outcome for c in todays(app)} == {"missed"}
-    clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=BERLIN))
+    # [calls] retry_after_days = [3, ...]: Friday's missed calls come back on Wednesday
+    clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=BERLIN))
     tuesday = app.plan()
     retried = {c.person_id for c in tuesday if c.kind == "retry"}
     assert retried == {c.person_id for c in planned}

@@ -154,7 +154,7 @@ def test_lanes_follow_up_then_referral_then_retry_then_rotation() -> None:
 
 
 def test_a_fresh_no_answer_waits_a_few_days() -> None:
-    cfg = calls_cfg(per_day=1)
+    cfg = calls_cfg(per_day=1, retry_after_days=[2, 4])
     store, _ids = store_with(1)
     monday = date(2026, 11, 30)
     plan(store, cfg, monday)
@@ -164,8 +164,34 @@ def test_a_fresh_no_answer_waits_a_few_days() -> None:
     assert [c.kind for c in wednesday] == ["retry"]
 
 
+def test_the_default_cadence_retries_after_3_then_7_planning_days() -> None:
+    """[calls] retry_after_days = [3, 7]: Monday's no-answer is tried again on Thursday;
+    Thursday's no-answer 7 planning days later (the Monday after next); after that the
+    person goes back to the rotation."""
+    cfg = calls_cfg(per_day=1)
+    assert cfg.retry_after_days == (3, 7)
+    store, _ids = store_with(1)
+    day = date(2026, 11, 30)  # a Monday
+    got: list[tuple[date, str, str]] = []
+    for _ in range(40):
+        for c in plan(store, cfg, day):
+            got.append((c.day, c.kind, c.reason))
+        finish(store, day, "no_answer")
+        day += timedelta(days=1)
+    assert [(d, k) for d, k, _ in got[:4]] == [
+        (date(2026, 11, 30), "rotation"),
+        (date(2026, 12, 3), "retry"),  # Thursday: 3 planning days after Monday
+        (date(2026, 12, 14), "retry"),  # 7 planning days after Thursday
+        (date(2026, 12, 23), "rotation"),  # no retry left: the rotation, 7 planning days on
+    ]
+    assert got[1][2] == "no answer on Monday, second try"
+    assert got[2][2] == "no answer on Thursday, third try"
+
+
 def test_retries_stop_after_two_in_a_row() -> None:
-    cfg = calls_cfg(per_day=1, days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    cfg = calls_cfg(
+        per_day=1, days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], retry_after_days=[2, 3]
+    )
     store, _ids = store_with(1)
     day = date(2026, 11, 30)
     kinds = []

@@ -214,7 +214,8 @@ class _Tags(HTMLParser):
 
 def test_html_escapes_every_name_and_loads_nothing(full: tuple[App, Any]) -> None:
     app, _ = full
-    page = report.render_html(report.collect(app))
+    data = report.collect(app)
+    page = report.render_html(data)
     for evil in (EVIL_NAME, EVIL_ORG, EVIL_OFFER, EVIL_WIN, "<b>tech</b>"):
         assert evil not in page
     parser = _Tags()
@@ -230,7 +231,7 @@ def test_html_escapes_every_name_and_loads_nothing(full: tuple[App, Any]) -> Non
     for evil in (EVIL_NAME, EVIL_ORG, EVIL_OFFER, EVIL_WIN):
         assert evil in text
     assert "@import" not in page and "url(" not in page
-    assert tags.count("svg") == 3
+    assert tags.count("svg") == 3 + len(data["funnel"])  # and one funnel chart per topic
     csp = [a["content"] for t, a in parser.tags if t == "meta" and "http-equiv" in a]
     assert csp == [report.CSP]
     ids = {a.get("id") for _, a in parser.tags}
@@ -360,7 +361,8 @@ def test_html_report_renders_in_headless_chromium(
     full: tuple[App, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     app, _ = full
-    page = report.write_html(report.collect(app), tmp_path / "report.html")
+    data = report.collect(app)
+    page = report.write_html(data, tmp_path / "report.html")
     shot = tmp_path / "report.png"
     result = _chromium(tmp_path, page.as_uri(), f"--screenshot={shot}", "--window-size=1200,1600")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -396,6 +398,6 @@ def test_html_report_renders_in_headless_chromium(
     assert _console_errors(dom.stderr) == [], dom.stderr
     html = dom.stdout
     assert html.rstrip().endswith("</html>") and "</main>" in html
-    assert html.count("<svg") == 3 and html.count("<rect") > 20
+    assert html.count("<svg") == 3 + len(data["funnel"]) and html.count("<rect") > 20
     assert "<script" not in html and "<img" not in html and "<iframe" not in html
     assert "Carol Çelik" in html and "&lt;script&gt;alert('name')" in html

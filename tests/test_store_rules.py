@@ -70,7 +70,7 @@ def test_the_pure_planner_skips_deep_retries_and_taken_slots() -> None:
     facts = planner.PlanningFacts(
         day=MONDAY,
         taken=(first,),  # one call planned already: one more wanted
-        retries=(planner.RetryCandidate(1, "c1", depth=planner.MAX_RETRIES),),
+        retries=(planner.RetryCandidate(1, "c1", depth=2),),
         rotation=(2, 3),
     )
     (new,) = planner.plan_day(cfg, facts, "inst")

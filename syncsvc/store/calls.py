@@ -29,6 +29,7 @@ class Call:
     follow_up: date | None
     origin_call: str | None
     prep_notes: str = ""  # what the person wrote before the call's start
+    reason: str = ""  # why the planner picked this person that day, in one line
     referrals: list[str] = field(default_factory=list)
     offers: list[str] = field(default_factory=list)
     wins: list[str] = field(default_factory=list)
@@ -41,6 +42,7 @@ class Call:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "kind": self.kind,
+            "reason": self.reason,
         }
         if full:
             out |= {
@@ -74,6 +76,7 @@ def _call(conn: sqlite3.Connection, row: sqlite3.Row, *, details: bool = True) -
         follow_up=date.fromisoformat(row["follow_up"]) if row["follow_up"] else None,
         origin_call=row["origin_call"],
         prep_notes=row["prep_notes"],
+        reason=row["reason"],
     )
     if details:
         call.referrals = [

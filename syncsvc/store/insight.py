@@ -187,3 +187,56 @@ def follow_ups(conn: sqlite3.Connection, today: date) -> list[FollowUp]:
         (today.isoformat(),),
     )
     return [FollowUp(r[0], r[1], r[2]) for r in rows]
+
+
+# ------------------------------------------------------------------------------- the funnel
+@dataclass(frozen=True)
+class FunnelCall:
+    """One call as the funnel counts it."""
+
+    call_id: str
+    day: str
+    outcome: str
+    end_at: str  # ISO datetime with offset
+    outcome_at: str | None  # when it first got an outcome (UTC ISO), None while planned
+    referred: bool  # the person came by referral
+    referrals: int  # referrals its notes gave
+    wins: int  # wins its notes recorded
+
+
+def funnel_calls(conn: sqlite3.Connection) -> list[FunnelCall]:
+    """Every call with what the funnel needs, oldest first."""
+    rows = conn.execute(
+        """SELECT c.id, c.day, c.outcome, c.end_at, c.outcome_at, p.referred_by IS NOT NULL,
+                  (SELECT count(*) FROM referrals r WHERE r.call_id = c.id),
+                  (SELECT count(*) FROM wins w WHERE w.call_id = c.id)
+           FROM calls c JOIN people p ON p.id = c.person_id ORDER BY c.day, c.id"""
+    )
+    return [FunnelCall(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
+
+
+def topics(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every topic ever set, (set_at, text), oldest first."""
+    return [
+        (r[0], r[1]) for r in conn.execute("SELECT set_at, text FROM topics ORDER BY set_at, id")
+    ]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    call_id: str
+    day: str
+    person: str
+    receipt: str  # the block syncsvc last wrote back into the event
+
+
+def receipts_with(conn: sqlite3.Connection, needle: str) -> list[Receipt]:
+    """The receipts (one per call, whichever calendar) that contain ``needle``, by day."""
+    rows = conn.execute(
+        """SELECT e.call_id, c.day, p.name, e.receipt FROM calendar_events e
+             JOIN calls c ON c.id = e.call_id JOIN people p ON p.id = c.person_id
+           WHERE instr(e.receipt, ?) > 0
+           GROUP BY e.call_id ORDER BY c.day, e.call_id""",
+        (needle,),
+    )
+    return [Receipt(r[0], r[1], r[2], r[3]) for r in rows]

@@ -206,7 +206,35 @@ ALTER TABLE calendar_events ADD COLUMN receipt TEXT;
 ALTER TABLE people ADD COLUMN paused TEXT CHECK (paused IN ('never', 'stop', 'wrong_number'));
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+# Beyond the anchors (issue 18). ``reason``: why the planner picked this person that day, in
+# one line, as the event, `plan` and `calls --json` show it. ``outcome_at``: when the call first
+# got an outcome other than planned (set by the trigger from the update's updated_at, so every
+# code path that records an outcome is covered) — the report's "outcome written within 48 h".
+# ``update_drafts``: the update messages `syncsvc updates` drafted, each (person, kind, key) once.
+V7 = """
+ALTER TABLE calls ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN outcome_at TEXT;
+CREATE TRIGGER calls_outcome_at AFTER UPDATE OF outcome ON calls
+WHEN OLD.outcome = 'planned' AND NEW.outcome != 'planned' AND NEW.outcome_at IS NULL
+BEGIN
+    UPDATE calls SET outcome_at = NEW.updated_at WHERE id = NEW.id;
+END;
+CREATE TABLE update_drafts (
+    id         INTEGER PRIMARY KEY,
+    person_id  INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL CHECK (kind IN ('win', 'news')),
+    key        TEXT NOT NULL,                      -- the win call, or the news period's start
+    email      TEXT,                               -- the address it is drafted to
+    subject    TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    path       TEXT,                               -- the .eml file written
+    created_at TEXT NOT NULL,
+    sent_at    TEXT,                               -- `updates --done ID`
+    UNIQUE (person_id, kind, key)
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Migrations (by index in MIGRATIONS) that rebuild a table other tables reference: they run
 # with foreign keys off (a DROP TABLE would cascade) and are checked before they commit.

@@ -9,10 +9,10 @@ loading the name list (docs/PERFORMANCE.md: ~1 ms with 100,000 people). A paused
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 
-from syncsvc.planner import Due, NewCall, PlanningFacts, RetryCandidate
+from syncsvc.planner import Due, NewCall, Pick, PlanningFacts, RetryCandidate, WhyFacts
 from syncsvc.store import calls as calls_db
 
 
@@ -21,15 +21,14 @@ def facts_for_day(
     day: date,
     *,
     rotation_limit: int,
-    retry_cutoff: date,
-    max_retry_depth: int,
+    retry_cutoffs: tuple[date, ...],
     update_window: tuple[date, date],
 ) -> PlanningFacts:
     """Everything planning ``day`` depends on. ``rotation_limit``: how many rotation
-    candidates to supply; ``retry_cutoff``: a no-answer on this day or before may be retried
-    (a later one keeps the person out of the rotation); retry depths are counted up to
-    ``max_retry_depth + 1``; ``update_window``: the days whose calls to a person keep a
-    thank-you call to them off ``day``."""
+    candidates to supply; ``retry_cutoffs``: per retry depth, a no-answer on this day or
+    before may be retried (one after the last keeps the person out of the rotation);
+    ``update_window``: the days whose calls to a person keep a thank-you call to them off
+    ``day``."""
     updates = pending_updates(conn)
     return PlanningFacts(
         day=day,
@@ -38,9 +37,10 @@ def facts_for_day(
         updates=updates,
         update_call_days=call_days_between(conn, {u.person_id for u in updates}, *update_window),
         referrals=referrals_not_called(conn),
-        retries=retry_candidates(conn, retry_cutoff, max_retry_depth),
-        rotation=rotation_candidates(conn, day, retry_cutoff, rotation_limit),
+        retries=retry_candidates(conn, retry_cutoffs),
+        rotation=rotation_candidates(conn, day, retry_cutoffs[-1], rotation_limit),
         not_free=not_free(conn, day),
+        max_retries=len(retry_cutoffs),
     )
 
 
@@ -105,20 +105,27 @@ def referrals_not_called(conn: sqlite3.Connection) -> tuple[int, ...]:
 
 
 def retry_candidates(
-    conn: sqlite3.Connection, cutoff: date, max_depth: int
+    conn: sqlite3.Connection, cutoffs: tuple[date, ...]
 ) -> tuple[RetryCandidate, ...]:
-    """Calls not answered or missed on ``cutoff`` or before, not retried yet, and the
-    person's last call; each with its retry depth."""
+    """Calls not answered or missed, not retried yet, and the person's last call, old enough
+    for their retry depth (``cutoffs[depth]``: on that day or before); each with its depth.
+    A call past the last depth is left out: the person goes back to the rotation."""
+    max_depth = len(cutoffs)
     rows = conn.execute(
-        """SELECT c.id, c.person_id FROM calls c JOIN people p ON p.id = c.person_id
+        """SELECT c.id, c.person_id, c.day FROM calls c JOIN people p ON p.id = c.person_id
            WHERE c.outcome IN ('no_answer', 'missed') AND c.day <= ? AND p.paused IS NULL
              AND NOT EXISTS (SELECT 1 FROM calls f WHERE f.origin_call = c.id AND f.kind = 'retry')
              AND NOT EXISTS (SELECT 1 FROM calls later
                              WHERE later.person_id = c.person_id AND later.day > c.day)
            ORDER BY c.day, c.id""",
-        (cutoff.isoformat(),),
+        (max(cutoffs).isoformat(),),
     ).fetchall()
-    return tuple(RetryCandidate(r[1], r[0], retry_depth(conn, r[0], max_depth)) for r in rows)
+    out: list[RetryCandidate] = []
+    for call_id, person_id, day in rows:
+        depth = retry_depth(conn, call_id, max_depth)
+        if depth < max_depth and date.fromisoformat(day) <= cutoffs[depth]:
+            out.append(RetryCandidate(person_id, call_id, depth))
+    return tuple(out)
 
 
 def retry_depth(conn: sqlite3.Connection, call_id: str, max_depth: int) -> int:
@@ -167,9 +174,15 @@ def not_free(conn: sqlite3.Connection, day: date) -> frozenset[int]:
     return frozenset(r[0] for r in rows)
 
 
-def record(conn: sqlite3.Connection, tz: str, new_calls: Iterable[NewCall]) -> None:
-    """Insert the planner's calls (a non-retry call moves the person on in the rotation);
-    an update call is linked to the win it tells about."""
+def record(
+    conn: sqlite3.Connection,
+    tz: str,
+    new_calls: Iterable[NewCall],
+    reasons: Mapping[str, str] | None = None,
+) -> None:
+    """Insert the planner's calls (a non-retry call moves the person on in the rotation),
+    each with its reason (``reasons``: by call id); an update call is linked to the win it
+    tells about."""
     for new in new_calls:
         pick = new.pick
         calls_db.insert(
@@ -183,11 +196,56 @@ def record(conn: sqlite3.Connection, tz: str, new_calls: Iterable[NewCall]) -> N
             kind=pick.kind,
             origin_call=pick.origin_call,
         )
+        if reasons and (why := reasons.get(new.call_id)):
+            conn.execute("UPDATE calls SET reason = ? WHERE id = ?", (why, new.call_id))
         if pick.win_call:
             conn.execute(
                 "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
                 (new.call_id, pick.win_call, pick.person_id),
             )
+
+
+def why_facts(conn: sqlite3.Connection, pick: Pick) -> WhyFacts:
+    """The facts that explain ``pick`` (for ``planner.reason``): a handful of lookups by key,
+    made only for the day's few picks."""
+    person = conn.execute(
+        """SELECT p.last_contacted, r.name, p.added_at,
+                  (SELECT c.day FROM referrals x JOIN calls c ON c.id = x.call_id
+                   WHERE x.person_id = p.id ORDER BY c.day LIMIT 1)
+           FROM people p LEFT JOIN people r ON r.id = p.referred_by WHERE p.id = ?""",
+        (pick.person_id,),
+    ).fetchone()
+    last, referrer, added_at, referred_day = person or (None, None, None, None)
+    origin_day = origin_outcome = None
+    depth = 0
+    if pick.origin_call is not None:
+        row = conn.execute(
+            "SELECT day, outcome FROM calls WHERE id = ?", (pick.origin_call,)
+        ).fetchone()
+        if row is not None:
+            origin_day, origin_outcome = date.fromisoformat(row[0]), row[1]
+            depth = retry_depth(conn, pick.origin_call, 8)
+    win_person = win_day = win_text = None
+    if pick.win_call is not None:
+        row = conn.execute(
+            """SELECT p.name, c.day, (SELECT text FROM wins WHERE call_id = c.id LIMIT 1)
+               FROM calls c JOIN people p ON p.id = c.person_id WHERE c.id = ?""",
+            (pick.win_call,),
+        ).fetchone()
+        if row is not None:
+            win_person, win_day, win_text = row[0], date.fromisoformat(row[1]), row[2]
+    referred_on = referred_day or (added_at[:10] if added_at and referrer else None)
+    return WhyFacts(
+        last_contacted=date.fromisoformat(last[:10]) if last else None,
+        referrer=referrer,
+        referred_on=date.fromisoformat(referred_on) if referred_on else None,
+        origin_day=origin_day,
+        origin_outcome=origin_outcome,
+        origin_depth=depth,
+        win_person=win_person,
+        win_day=win_day,
+        win_text=win_text,
+    )
 
 
 # ------------------------------------------------------------------ rescheduled calls
