@@ -1,7 +1,7 @@
 """Calendar backends behind one small interface (see base.py).
 
 ``open_calendar(config, store)`` picks the backend named by ``[calendar] backend``; the heavy
-libraries (caldav, googleapiclient) are imported only when their backend is used.
+libraries (caldav, googleapiclient, msal) are imported only when their backend is used.
 """
 
 from __future__ import annotations
@@ -27,4 +27,8 @@ def open_calendar(config: Config) -> Calendar:
         from syncsvc.calendars.google import GoogleCalendar
 
         return GoogleCalendar.from_config(config)
+    if backend == "microsoft":
+        from syncsvc.calendars.microsoft import MicrosoftCalendar
+
+        return MicrosoftCalendar.from_config(config)
     raise AssertionError(f"unknown backend {backend!r} passed config validation")
