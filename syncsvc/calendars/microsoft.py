@@ -22,6 +22,7 @@ No token or URL (a delta link is a token) is ever put into a message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -447,15 +448,13 @@ class MicrosoftCalendar(Calendar):
         graph_id = self._find(uid, what)
         if graph_id is None:
             return
-        try:
+        with contextlib.suppress(NotFoundError):  # gone already
             self._request(
                 "DELETE",
                 f"/me/events/{quote(graph_id, safe='')}",
                 what,
                 headers={"If-Match": etag} if etag else None,
             )
-        except NotFoundError:
-            pass  # gone already
         self._forget(graph_id)
 
     def _forget(self, graph_id: str) -> None:
