@@ -68,7 +68,8 @@ def run_checks(config_path: str | None) -> list[Check]:
         try:
             from syncsvc.microsoft_auth import MicrosoftSignIn
 
-            MicrosoftSignIn(cfg).token()
+            # a forced refresh: proves the refresh token is still accepted, not just cached
+            MicrosoftSignIn(cfg).token(force_refresh=True)
             results.append(Check("microsoft sign-in", True, str(cfg.microsoft_token_path)))
         except SyncsvcError as e:
             results.append(Check("microsoft sign-in", False, str(e)))

@@ -405,3 +405,67 @@ def test_parse_when_windows_names() -> None:
     assert parse_when({"dateTime": "2026-03-30T15:00:00", "timeZone": "UTC"}, "Nowhere/X") == (
         datetime.fromisoformat("2026-03-30T15:00:00+00:00")
     )
+
+
+def test_access_tokens_come_from_the_cache_until_they_near_expiry(
+    graph: FakeGraph, config: config_mod.Config, calendar: MicrosoftCalendar
+) -> None:
+    calendar.check()
+    graph.reset_counts()
+    for n in range(3):
+        calendar.create(call(n))
+    assert graph.count("/common/") == 0  # MSAL's cached token, no token request
+
+
+# --------------------------------------------------------------------------- CLI, doctor
+
+
+def _config_file(graph: FakeGraph, tmp_path: Path, **microsoft: str) -> Path:
+    path = tmp_path / "config.toml"
+    section = microsoft_section(graph, **microsoft)
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        '[calendar]\nbackend = "microsoft"\ntimeout_seconds = 5\n'
+        "[microsoft]\n" + "".join(f'{k} = "{v}"\n' for k, v in section.items()),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_auth_microsoft_command_runs_the_device_flow(graph: FakeGraph, tmp_path: Path) -> None:
+    from tests.cli_helper import run_cli
+
+    cfg = _config_file(graph, tmp_path)
+    result = run_cli(["--config", str(cfg), "auth", "microsoft"])
+    assert result.exit_code == 0, result.output
+    assert "FAKE1234" in result.stdout and "https://microsoft.com/devicelogin" in result.stdout
+    assert "jobseeker@outlook.com" in result.stdout
+    token = tmp_path / "data" / "microsoft-token.json"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert all(t not in result.output for t in graph.access_tokens | graph.refresh_tokens)
+
+
+def test_auth_microsoft_with_an_unknown_client_id(graph: FakeGraph, tmp_path: Path) -> None:
+    from tests.cli_helper import run_cli
+
+    cfg = _config_file(graph, tmp_path, client_id="not-registered")
+    result = run_cli(["--config", str(cfg), "auth", "microsoft"])
+    assert result.exit_code != 0
+    assert "client_id" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_checks_the_calendar_and_the_sign_in(graph: FakeGraph, tmp_path: Path) -> None:
+    from syncsvc.doctor import run_checks
+
+    cfg = _config_file(graph, tmp_path)
+    before = {c.name: c for c in run_checks(str(cfg))}
+    assert not before["microsoft sign-in"].ok
+    assert "syncsvc auth microsoft" in before["microsoft sign-in"].detail
+    sign_in(config_mod.load(cfg), graph)
+    after = {c.name: c for c in run_checks(str(cfg))}
+    assert after["calendar (microsoft)"].ok and after["microsoft sign-in"].ok
+    graph.revoke()
+    revoked = {c.name: c for c in run_checks(str(cfg))}
+    assert not revoked["microsoft sign-in"].ok
+    assert not revoked["calendar (microsoft)"].ok
+    assert "syncsvc auth microsoft" in revoked["microsoft sign-in"].detail

@@ -225,7 +225,6 @@ class MicrosoftCalendar(Calendar):
         self._sleep = sleep
         self._budget = retry_budget
         self._session = requests.Session()
-        self._access: str | None = None
         self._calendar_id: str | None = None
         self._default_id: str | None = None
         self._ids: dict[str, tuple[str, str]] = {}  # graph id -> (uid, call id)
@@ -270,11 +269,11 @@ class MicrosoftCalendar(Calendar):
 
         url = url if url.startswith(("https://", "http://")) else self.base + url
         waited, attempt, refreshed = 0.0, 0, False
+        # MSAL answers from its cache and refreshes ahead of expiry: no request of its own
+        access = self._token(False)
         while True:
-            if self._access is None:
-                self._access = self._token(False)
             send = {
-                "Authorization": f"Bearer {self._access}",
+                "Authorization": f"Bearer {access}",
                 "Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"',
                 "Accept": "application/json",
                 **(headers or {}),
@@ -288,8 +287,8 @@ class MicrosoftCalendar(Calendar):
                     f"{what}: cannot reach Microsoft Graph ({type(e).__name__})"
                 ) from None
             status = response.status_code
-            if status == 401 and not refreshed:
-                self._access = self._token(True)
+            if status == 401 and not refreshed:  # revoked early, or a clock out of step
+                access = self._token(True)
                 refreshed = True
                 continue
             if status in RETRY_STATUSES:
