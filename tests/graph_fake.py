@@ -696,19 +696,20 @@ class FakeGraph:
         windows = OLSON_TO_WINDOWS.get(zone_name, zone_name)
         ev["originalStartTimeZone" if key == "start" else "originalEndTimeZone"] = windows
 
-    def _page(self, seen: Seen, items: list[Any], size: int | None = None) -> Reply:
+    def _page(self, seen: Seen, items: list[Any]) -> Reply:
+        """One page of ``items`` ($top of them, default 10); the rest behind a nextLink that
+        keeps the page size, as Graph's skip tokens do."""
         skip = seen.param("$skiptoken")
         if skip:
             if skip not in self._pages:
                 raise _Bad(graph_error(400, "BadRequest", "Invalid skip token"))
-            items = self._pages.pop(skip)
+            items, size = self._pages.pop(skip)
         else:
-            size = size or int(seen.param("$top") or 10)
-        size = size or 10
+            size = int(seen.param("$top") or 10)
         out: dict[str, Any] = {"value": items[:size]}
         if items[size:]:
             token = secrets.token_urlsafe(12)
-            self._pages[token] = items[size:]
+            self._pages[token] = [items[size:], size]
             out["@odata.nextLink"] = f"{self.url}{seen.path}?{urlencode({'$skiptoken': token})}"
         return Reply(200, out)
 
@@ -811,7 +812,8 @@ class FakeGraph:
         if state is None:
             raise _Bad(graph_error(400, "BadRequest", "Invalid skip token"))
         cal_id, now, items = state
-        size = 10
+        wanted = re.search(r"odata\.maxpagesize=(\d+)", seen.headers.get("prefer", ""))
+        size = int(wanted[1]) if wanted else 10
         out: dict[str, Any] = {"value": items[:size]}
         base = f"{self.url}{seen.path}"
         if items[size:]:

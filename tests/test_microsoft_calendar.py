@@ -469,3 +469,53 @@ def test_doctor_checks_the_calendar_and_the_sign_in(graph: FakeGraph, tmp_path: 
     assert not revoked["microsoft sign-in"].ok
     assert not revoked["calendar (microsoft)"].ok
     assert "syncsvc auth microsoft" in revoked["microsoft sign-in"].detail
+
+
+def test_full_listing_follows_next_links_and_reports_vanished_events(
+    graph: FakeGraph, calendar: MicrosoftCalendar
+) -> None:
+    monday = date(2026, 1, 5)
+    events = [call(n, monday + timedelta(days=n // 3), n % 3) for n in range(130)]
+    for event in events:
+        calendar.create(event)
+    graph.reset_counts()
+    known = {"call-gone@syncsvc": 'W/"x"'}
+    full = calendar.changes(None, known)
+    assert len({e.uid for e in full.changed}) == 130
+    assert full.deleted == ["call-gone@syncsvc"]
+    assert graph.count(method="GET") == 4  # two delta pages, two listing pages
+    known = {e.uid: e.etag for e in full.changed}
+    for event in events[:120]:
+        graph.ui_edit(graph.find(event.uid), subject="seen")
+    later = calendar.changes(full.token, known)
+    assert len(later.changed) == 120 and later.deleted == []
+
+
+def test_unreachable_graph_is_one_line(sleeps: Sleeps) -> None:
+    import socket
+
+    from syncsvc.errors import UnreachableError
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cal = MicrosoftCalendar(f"http://127.0.0.1:{port}/v1.0", lambda force: "t", sleep=sleeps)
+    with pytest.raises(UnreachableError) as err:
+        cal.changes(None, {})
+    assert "\n" not in str(err.value) and str(port) not in str(err.value)
+
+
+def test_a_server_that_never_answers_times_out(sleeps: Sleeps) -> None:
+    import socket
+
+    from syncsvc.errors import UnreachableError
+
+    with socket.socket() as server:  # accepts, never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        cal = MicrosoftCalendar(
+            f"http://127.0.0.1:{port}/v1.0", lambda force: "t", timeout=0.5, sleep=sleeps
+        )
+        with pytest.raises(UnreachableError):
+            cal.check()

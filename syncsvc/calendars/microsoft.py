@@ -46,6 +46,7 @@ from syncsvc.errors import (
     TokenExpiredError,
     UnreachableError,
 )
+from syncsvc.microsoft_auth import SIGN_IN_HINT
 from syncsvc.text import description_html, html_to_text
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ WINDOW = ("2020-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
 PAGE_SIZE = 100
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RESYNC_CODES = frozenset({"syncStateNotFound", "resyncRequired", "syncStateInvalid"})
-SIGN_IN_HINT = "run `syncsvc auth microsoft`"
 
 Token = Callable[[bool], str]  # force_refresh -> access token
 
@@ -272,9 +272,12 @@ class MicrosoftCalendar(Calendar):
         # MSAL answers from its cache and refreshes ahead of expiry: no request of its own
         access = self._token(False)
         while True:
+            prefer = 'outlook.timezone="UTC", outlook.body-content-type="html"'
+            if delta:  # the first round lists every event: fewer, larger pages
+                prefer += f", odata.maxpagesize={PAGE_SIZE}"
             send = {
                 "Authorization": f"Bearer {access}",
-                "Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"',
+                "Prefer": prefer,
                 "Accept": "application/json",
                 **(headers or {}),
             }
