@@ -7,6 +7,7 @@ import stat
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -519,3 +520,28 @@ def test_a_server_that_never_answers_times_out(sleeps: Sleeps) -> None:
         )
         with pytest.raises(UnreachableError):
             cal.check()
+
+
+# --------------------------------------------------------------------------- through the app
+
+
+def test_a_quiet_sync_of_the_app_is_one_graph_request(
+    graph: FakeGraph, make_app: Callable[..., Any], make_config: Callable[..., Any]
+) -> None:
+    from tests.conftest import add_people
+
+    sections = {
+        "calendar": {"backend": "microsoft", "timeout_seconds": 5},
+        "microsoft": microsoft_section(graph),
+    }
+    sign_in(make_config(**sections), graph)
+    app = make_app(calls={"per_day": 3}, **sections)
+    add_people(app, 5)
+    assert len(app.plan()) == 3
+    app.sync()
+    app.sync()
+    graph.reset_counts()
+    app.sync()
+    assert graph.count() == 1 and graph.count("/common/") == 0
+    assert graph.requests[0].path.endswith(DELTA)
+    assert len(graph.events("syncsvc")) == 3
