@@ -435,6 +435,16 @@ def cmd_auth_google(ctx: Ctx, args: argparse.Namespace) -> None:
     print(f"Signed in; token stored in {ctx.app.config.google_token_path} (mode 0600).")
 
 
+def cmd_auth_microsoft(ctx: Ctx, args: argparse.Namespace) -> None:
+    from syncsvc.microsoft_auth import sign_in
+
+    account = sign_in(ctx.app.config, lambda message: print(message, flush=True))
+    who = f" as {account}" if account else ""
+    print(
+        f"Signed in{who}; token cache stored in {ctx.app.config.microsoft_token_path} (mode 0600)."
+    )
+
+
 def cmd_doctor(ctx: Ctx, args: argparse.Namespace) -> int:
     from syncsvc import doctor as doctor_mod
 
@@ -614,6 +624,12 @@ def build_parser() -> argparse.ArgumentParser:
         group=services,
     )
     p.add_argument("--no-browser", action="store_true", help="Only print the sign-in URL.")
+    command(
+        "microsoft",
+        cmd_auth_microsoft,
+        "Sign in to Microsoft 365 / Outlook.com (device code: open a URL, type a code).",
+        group=services,
+    )
 
     p = command(
         "doctor",

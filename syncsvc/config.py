@@ -25,7 +25,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_QUESTION = (
     "Do you know of anyone I might be able to spend 30 minutes talking to about {topic}?"
 )
-BACKENDS = ("vdir", "caldav", "google")
+BACKENDS = ("vdir", "caldav", "google", "microsoft")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class CalendarConfig:
     path: Path | None = None  # vdir; default <data dir>/calendar
     url: str | None = None  # caldav
     username: str | None = None
-    calendar: str = "syncsvc"  # caldav: display name or collection URL
+    calendar: str = "syncsvc"  # caldav: display name or collection URL; microsoft: name
     password_command: str | None = None
     password_env: str | None = None
     calendar_id: str = "primary"  # google
@@ -72,6 +72,16 @@ class CalendarConfig:
 @dataclass(frozen=True)
 class GoogleConfig:
     client_secrets: Path | None = None
+
+
+@dataclass(frozen=True)
+class MicrosoftConfig:
+    """``[microsoft]``: the person's own app registration (README "Microsoft 365 and
+    Outlook.com"); no shared client id ships with syncsvc, so ``client_id`` has no default."""
+
+    client_id: str | None = None
+    authority: str = "https://login.microsoftonline.com/common"
+    graph_url: str = "https://graph.microsoft.com/v1.0"  # tests and national clouds only
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class Config:
     calls: CallsConfig = field(default_factory=CallsConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     google: GoogleConfig = field(default_factory=GoogleConfig)
+    microsoft: MicrosoftConfig = field(default_factory=MicrosoftConfig)
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
 
@@ -106,6 +117,10 @@ class Config:
     @property
     def google_token_path(self) -> Path:
         return self.data_dir / "google-token.json"
+
+    @property
+    def microsoft_token_path(self) -> Path:
+        return self.data_dir / "microsoft-token.json"
 
     @property
     def client_secrets_path(self) -> Path:
@@ -229,6 +244,14 @@ def _region(v: Any) -> str:
     return v.upper()
 
 
+def _https_url(v: Any) -> str:
+    """An https URL (http only for 127.0.0.1: the tests' loopback fakes)."""
+    text = _text(v).strip().rstrip("/")
+    if not re.fullmatch(r"https://[^/\s]+(/\S*)?|http://127\.0\.0\.1(:\d+)?(/\S*)?", text):
+        raise ValueError('an https URL such as "https://login.microsoftonline.com/common"')
+    return text
+
+
 # section -> key -> (validator, dataclass field name)
 SCHEMA: dict[str, dict[str, tuple[Validator, str]]] = {
     "": {"data_dir": (_path, "data_dir")},
@@ -259,6 +282,11 @@ SCHEMA: dict[str, dict[str, tuple[Validator, str]]] = {
         "busy_calendars": (_paths, "busy_calendars"),
     },
     "google": {"client_secrets": (_path, "client_secrets")},
+    "microsoft": {
+        "client_id": (_text, "client_id"),
+        "authority": (_https_url, "authority"),
+        "graph_url": (_https_url, "graph_url"),
+    },
     "contacts": {"vcard": (_paths, "vcard"), "google": (_bool, "google")},
     "sync": {"poll_minutes": (_int_range(1, 1440), "poll_minutes")},
 }
@@ -366,6 +394,7 @@ def build(raw: dict[str, Any], source: Path | None) -> Config:
         calls=calls_cfg,
         calendar=CalendarConfig(**cal),
         google=GoogleConfig(**values["google"]),
+        microsoft=MicrosoftConfig(**values["microsoft"]),
         contacts=ContactsConfig(**values["contacts"]),
         sync=SyncConfig(**values["sync"]),
     )

@@ -73,6 +73,15 @@ def run_checks(config_path: str | None) -> list[Check]:
                 results.append(Check("google sign-in", False, str(e), e.exit_code))
         except SyncsvcError as e:
             results.append(Check("google sign-in", False, str(e)))
+    if cfg.calendar.backend == "microsoft":
+        try:
+            from syncsvc.microsoft_auth import MicrosoftSignIn
+
+            # a forced refresh: proves the refresh token is still accepted, not just cached
+            MicrosoftSignIn(cfg).token(force_refresh=True)
+            results.append(Check("microsoft sign-in", True, str(cfg.microsoft_token_path)))
+        except SyncsvcError as e:
+            results.append(Check("microsoft sign-in", False, str(e)))
     for path in cfg.contacts.vcard:
         ok = path.exists()
         results.append(

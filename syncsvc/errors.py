@@ -80,8 +80,9 @@ class AuthError(BackendError):
 
 
 class SignInExpiredError(AuthError):
-    """The Google sign-in was revoked or has expired (``invalid_grant`` on refresh, or 401):
-    only ``syncsvc auth google`` helps, so the message says so and nothing retries sooner."""
+    """The Google or Microsoft sign-in was revoked or has expired (``invalid_grant`` /
+    ``interaction_required`` on refresh, or 401): only ``syncsvc auth google`` (or
+    ``syncsvc auth microsoft``) helps, so the message says so and nothing retries sooner."""
 
 
 class NotFoundError(BackendError):

@@ -2,9 +2,10 @@
 library becomes a ``MissingExtraError`` (issue 17).
 
 The core (``pip install .``) is the local calendar folder, vCard and LinkedIn import, the
-planner, notes, daemon and report. The CalDAV backend needs ``[caldav]`` and everything Google
-needs ``[google]``. Their libraries are imported only inside the functions that use them; each
-entry point (``open_calendar``, Google sign-in and the Google API client) first calls
+planner, notes, daemon and report. The CalDAV backend needs ``[caldav]``, everything Google
+``[google]``, Microsoft 365 ``[microsoft]``. Their libraries are imported only inside the
+functions that use them; each entry point (``open_calendar``, the Google and Microsoft sign-ins
+and the Google API client) first calls
 ``require``, so a missing library is one line with the ``pip install`` to run, exit 78, instead
 of a traceback.
 """
@@ -20,7 +21,7 @@ from syncsvc.errors import MissingExtraError
 if TYPE_CHECKING:
     from syncsvc.config import Config
 
-Extra = Literal["caldav", "google"]
+Extra = Literal["caldav", "google", "microsoft"]
 
 #: What each extra must make importable (the modules syncsvc imports, not their dependencies).
 MODULES: dict[Extra, tuple[str, ...]] = {
@@ -32,9 +33,14 @@ MODULES: dict[Extra, tuple[str, ...]] = {
         "google.oauth2.credentials",
         "httplib2",
     ),
+    "microsoft": ("msal", "requests"),
 }
 
-WHAT: dict[Extra, str] = {"caldav": "the CalDAV calendar", "google": "Google"}
+WHAT: dict[Extra, str] = {
+    "caldav": "the CalDAV calendar",
+    "google": "Google",
+    "microsoft": "Microsoft 365 / Outlook.com",
+}
 
 
 def require(extra: Extra, what: str | None = None) -> None:
@@ -58,6 +64,8 @@ def require_for_config(config: Config) -> None:
         require("caldav", '[calendar] backend = "caldav"')
     if backend == "google":
         require("google", '[calendar] backend = "google"')
+    if backend == "microsoft":
+        require("microsoft", '[calendar] backend = "microsoft"')
     if config.contacts.google:
         require("google", "[contacts] google = true")
 

@@ -20,10 +20,12 @@ from typing import Any
 import icalendar
 import pytest
 
+from syncsvc.calendars import microsoft as graph_cal
 from syncsvc.calendars.google import CALL_KEY, event_id, parse_when
 from syncsvc.sync import uid_for
 from syncsvc.text import html_to_text
 from tests.google_fake import FakeGoogle, _web_html
+from tests.graph_fake import FakeGraph, outlook_typed
 from tests.test_caldav import Phone as CaldavPhone
 
 
@@ -264,3 +266,60 @@ class GooglePhone(Phone):
 
     def delete(self, call_id: str) -> None:
         self.google.ui_delete(event_id(uid_for(call_id)))
+
+
+# ------------------------------------------------------------------------- Outlook (Graph)
+
+
+class OutlookPhone(Phone):
+    """Outlook on the Graph fake: the person's typing is stored as HTML, a ``<div>`` a line,
+    inside the ``<html><head>…<body>`` envelope Outlook keeps around every body."""
+
+    def __init__(self, graph: FakeGraph, calendar: str = "syncsvc") -> None:
+        self.graph = graph
+        self.calendar = calendar
+
+    def _events(self) -> dict[str, dict[str, Any]]:
+        if not any(c["name"] == self.calendar for c in self.graph.calendars.values()):
+            return {}
+        out = {}
+        for ev in self.graph.events(self.calendar):
+            out[self.graph.prop(ev, "syncsvcCall") or str(ev["id"])] = ev
+        return out
+
+    def call_ids(self) -> list[str]:
+        return sorted(self._events())
+
+    def versions(self) -> dict[str, str]:
+        return {c: str(ev["@odata.etag"]) for c, ev in self._events().items()}
+
+    def event(self, call_id: str) -> Seen:
+        ev = self.graph.event(self.graph.find(uid_for(call_id)))
+        zone = ev.get("originalStartTimeZone")
+        start = graph_cal.parse_when(ev["start"], zone)
+        end = graph_cal.parse_when(ev["end"], zone)
+        assert start is not None and end is not None
+        return Seen(
+            description=graph_cal.body_text(ev),
+            summary=str(ev.get("subject", "")),
+            start=start,
+            end=end,
+            call_marker=self.graph.prop(ev, "syncsvcCall"),
+        )
+
+    def _appended(self, description: str, notes: str) -> str:
+        # Outlook starts typed notes on a new line below the marker
+        return description.rstrip("\n") + "\n" + notes
+
+    def save(self, call_id: str, edit: Edit) -> None:
+        eid = self.graph.find(uid_for(call_id))
+        body = edit.description
+        if body is not None and not edit.html:
+            body = outlook_typed(body)
+        if body is not None or edit.summary is not None:
+            self.graph.ui_edit(eid, body_html=body, subject=edit.summary)
+        if edit.start is not None and edit.end is not None:
+            self.graph.ui_move(eid, edit.start, edit.end)
+
+    def delete(self, call_id: str) -> None:
+        self.graph.ui_delete(self.graph.find(uid_for(call_id)))

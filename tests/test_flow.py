@@ -22,8 +22,9 @@ from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from tests.conftest import BERLIN, add_people
-from tests.flow_phones import GooglePhone, Phone, RadicalePhone, VdirPhone
+from tests.flow_phones import GooglePhone, OutlookPhone, Phone, RadicalePhone, VdirPhone
 from tests.google_fake import FakeGoogle, google_fake_fixture
+from tests.graph_fake import FakeGraph, graph_fake_fixture, microsoft_section, sign_in
 from tests.radicale_server import PASSWORD, USER, RadicaleServer, radicale_fixture
 from tests.test_caldav import Phone as CaldavPhone
 
@@ -32,6 +33,7 @@ MONDAY = date(2026, 11, 30)
 
 radicale = radicale_fixture("module")
 google = google_fake_fixture()
+graph = graph_fake_fixture()
 PASSWORD_ENV = "SYNCSVC_TEST_FLOW_CALDAV_PASSWORD"
 
 
@@ -48,7 +50,7 @@ def _with_calendar(sections: dict[str, Any], calendar: dict[str, Any]) -> dict[s
     return {**sections, "calendar": {**calendar, **sections.get("calendar", {})}}
 
 
-@pytest.fixture(params=["vdir", "caldav", "google"])
+@pytest.fixture(params=["vdir", "caldav", "google", "microsoft"])
 def backend(
     request: pytest.FixtureRequest,
     make_app: Callable[..., App],
@@ -76,6 +78,16 @@ def backend(
             "caldav", lambda **kw: make_app(**_with_calendar(kw, section)), RadicalePhone(device)
         )
         device.client.close()
+    elif request.param == "microsoft":
+        outlook: FakeGraph = request.getfixturevalue("graph")
+        cal_section = {"backend": "microsoft", "timeout_seconds": 5}
+        ms_section = microsoft_section(outlook)
+        sign_in(make_config(calendar=cal_section, microsoft=ms_section), outlook)
+
+        def make_ms(**sections: Any) -> App:
+            return make_app(**_with_calendar(sections, cal_section), microsoft=ms_section)
+
+        yield Backend("microsoft", make_ms, OutlookPhone(outlook))
     else:
         fake: FakeGoogle = request.getfixturevalue("google")
 
@@ -358,9 +370,9 @@ def test_a_quiet_poll_rebuilds_nothing_and_writes_nothing(
     app.sync()
     app.sync()
     assert built == []  # nothing the events' text is made of has changed
-    # not even the same sync token again; Google hands out a new one on every listing, and
-    # that one row (per poll) is all that is written
-    token_rows = 2 if backend.name == "google" else 0
+    # not even the same sync token again; Google (and Graph: a new delta link) hands out a new
+    # one on every listing, and that one row (per poll) is all that is written
+    token_rows = 2 if backend.name in ("google", "microsoft") else 0
     assert app.store.conn.total_changes == before + token_rows
 
 

@@ -1,8 +1,8 @@
 """Calendar backends behind one small interface (see base.py).
 
 ``open_calendar(config, store)`` picks the backend named by ``[calendar] backend``; the heavy
-libraries (caldav, googleapiclient) are imported only when their backend is used, and are
-extras of the install: without them this says which ``pip install`` to run (extras.py).
+libraries (caldav, googleapiclient, msal) are imported only when their backend is used, and
+are extras of the install: without them this says which ``pip install`` to run (extras.py).
 """
 
 from __future__ import annotations
@@ -32,4 +32,9 @@ def open_calendar(config: Config) -> Calendar:
         from syncsvc.calendars.google import GoogleCalendar
 
         return GoogleCalendar.from_config(config)
+    if backend == "microsoft":
+        extras.require("microsoft", '[calendar] backend = "microsoft"')
+        from syncsvc.calendars.microsoft import MicrosoftCalendar
+
+        return MicrosoftCalendar.from_config(config)
     raise AssertionError(f"unknown backend {backend!r} passed config validation")
