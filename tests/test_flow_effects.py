@@ -14,6 +14,7 @@ from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from tests.conftest import BERLIN, add_people
 from tests.google_fake import google_fake_fixture
+from tests.graph_fake import graph_fake_fixture
 from tests.radicale_server import radicale_fixture
 from tests.test_flow import FRIDAY, MONDAY, Backend, backend, setup
 
@@ -21,6 +22,7 @@ __all__ = ["backend", "setup"]  # the fixtures, on the three backends
 
 radicale = radicale_fixture("module")
 google = google_fake_fixture()
+graph = graph_fake_fixture()
 TUESDAY, WEDNESDAY, THURSDAY = (date(2026, 12, d) for d in (1, 2, 3))
 
 

@@ -23,7 +23,7 @@ from syncsvc.errors import (
     RateLimitedError,
     SignInExpiredError,
 )
-from tests.calendar_contract import CalendarContract, Foreign
+from tests.calendar_contract import App, AppView, CalendarContract, Foreign
 from tests.graph_fake import (
     FakeGraph,
     graph_fake_fixture,
@@ -37,6 +37,29 @@ graph = graph_fake_fixture()
 ZONE = ZoneInfo("Europe/Berlin")
 MARKER = "--- notes (write below this line) ---"
 DELTA = "calendarView/delta"
+
+
+class OutlookApp(App):
+    """Outlook on the Graph fake: a category, and the location typed in."""
+
+    def __init__(self, graph: FakeGraph) -> None:
+        self.graph = graph
+
+    def touch(self, uid: str, location: str | None = None) -> None:
+        with self.graph.lock:
+            ev = self.graph.events_by_id[self.graph.find(uid)]
+            ev["categories"] = ["Blue category"]
+            if location is not None:
+                ev["location"] = {"displayName": location}
+            self.graph._touch(ev)
+
+    def view(self, uid: str) -> AppView:
+        ev = self.graph.event(self.graph.find(uid))
+        return AppView(
+            location=(ev.get("location") or {}).get("displayName") or None,
+            dial=None,  # Graph has no phone field: the location is what Outlook dials
+            apps_data=ev.get("categories") == ["Blue category"],
+        )
 
 
 class Sleeps(list[float]):
@@ -77,6 +100,10 @@ def calendar(config: config_mod.Config, sleeps: Sleeps) -> Iterator[MicrosoftCal
 
 
 class TestMicrosoftContract(CalendarContract):
+    @pytest.fixture
+    def app(self, graph: FakeGraph) -> App:
+        return OutlookApp(graph)
+
     @pytest.fixture
     def edit_remote(self, graph: FakeGraph) -> Callable[..., None]:
         def edit(

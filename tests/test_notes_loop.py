@@ -37,7 +37,13 @@ from tests.flow_phones import Phone
 from tests.test_flow import Backend
 
 # test_flow's fixtures, used here by name: every backend, and the setup of its flow tests
-backend, setup, google, radicale = flow.backend, flow.setup, flow.google, flow.radicale
+backend, setup, google, radicale, graph = (
+    flow.backend,
+    flow.setup,
+    flow.google,
+    flow.radicale,
+    flow.graph,
+)
 
 RECEIPT = "--- syncsvc read this ---"
 EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN)  # after Friday's calls (17:00-19:00)

@@ -58,6 +58,8 @@ GUID = "{66f5a359-4659-4830-9070-00047ec6ac6e}"
 TAG_PROP = f"String {GUID} Name syncsvc"
 CALL_PROP = f"String {GUID} Name syncsvcCall"
 UID_PROP = f"String {GUID} Name syncsvcUid"
+#: the location syncsvc last wrote: a location that differs is the person's, and stays
+LOCATION_PROP = f"String {GUID} Name syncsvcLocation"
 TX_NAMESPACE = uuid.UUID("5f0e7c52-3d6b-4c1e-9a57-2b8f1c4d9e61")
 #: the delta window: fixed, so no event ever leaves it (a call is never planned outside it)
 WINDOW = ("2020-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
@@ -73,21 +75,40 @@ def transaction_id(uid: str) -> str:
     return str(uuid.uuid5(TX_NAMESPACE, uid))
 
 
-def event_body(event: CallEvent) -> dict[str, Any]:
-    """The Graph event syncsvc writes for ``event`` (a create adds ``transactionId``)."""
-    return {
+def event_body(event: CallEvent, *, create: bool = True) -> dict[str, Any]:
+    """The Graph event syncsvc writes for ``event`` (a create adds ``transactionId``).
+
+    A rewrite is a PATCH of syncsvc's own fields only: the reminder and the location (the
+    phone, so Outlook offers to dial it) are set when the event is made and then left as the
+    person keeps them, like everything else another app or the person put there."""
+    body: dict[str, Any] = {
         "subject": event.summary,
         "body": {"contentType": "html", "content": description_html(event.description)},
         "start": _when(event.start),
         "end": _when(event.end),
-        "isReminderOn": True,
-        "reminderMinutesBeforeStart": event.alarm_minutes,
-        "showAs": "busy",
         "singleValueExtendedProperties": [
             {"id": TAG_PROP, "value": "1"},
             {"id": CALL_PROP, "value": event.call_id},
             {"id": UID_PROP, "value": event.uid},
         ],
+    }
+    if create:
+        body |= {
+            "isReminderOn": event.alarm_minutes > 0,
+            "reminderMinutesBeforeStart": event.alarm_minutes,
+            "showAs": "busy",
+        }
+        fields = location_fields(event.location)
+        body["location"] = fields["location"]
+        body["singleValueExtendedProperties"] += fields["singleValueExtendedProperties"]
+    return body
+
+
+def location_fields(location: str | None) -> dict[str, Any]:
+    """The event's location (the phone, which Outlook offers to dial) and our record of it."""
+    return {
+        "location": {"displayName": location or ""},
+        "singleValueExtendedProperties": [{"id": LOCATION_PROP, "value": location or ""}],
     }
 
 
@@ -432,12 +453,28 @@ class MicrosoftCalendar(Calendar):
         graph_id = self._find(event.uid, what)
         if graph_id is None:
             raise NotFoundError(f"{what}: not found (deleted in Outlook)")
+        body = event_body(event, create=False)
+        current = self._request(
+            "GET",
+            f"/me/events/{quote(graph_id, safe='')}",
+            what,
+            params={
+                "$select": "location",
+                "$expand": f"singleValueExtendedProperties($filter=id eq '{LOCATION_PROP}')",
+            },
+        )
+        now = str((current.get("location") or {}).get("displayName") or "")
+        ours = _props(current).get(LOCATION_PROP.lower(), "")
+        if now in ("", ours):  # the person has not put a location of their own there
+            fields = location_fields(event.location)
+            body["location"] = fields["location"]
+            body["singleValueExtendedProperties"] += fields["singleValueExtendedProperties"]
         try:
             updated = self._request(
                 "PATCH",
                 f"/me/events/{quote(graph_id, safe='')}",
                 what,
-                body=event_body(event),
+                body=body,
                 headers={"If-Match": etag},
             )
         except NotFoundError:
