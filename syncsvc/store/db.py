@@ -49,6 +49,9 @@ class Store:
     @classmethod
     def _prepare(cls, conn: sqlite3.Connection, path: Path | None) -> Store:
         conn.row_factory = sqlite3.Row
+        # `ORDER BY fold(name)`: names sort and match as a person expects (Émilie next to
+        # Emma); SQLite computes the key once per row, so a sorted list still streams
+        conn.create_function("fold", 1, fold, deterministic=True)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 30000")
@@ -175,6 +178,19 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def fold(text: str | None) -> str | None:
+    """``text`` without case or accents (NFKD, combining marks dropped, casefolded): the key
+    names are sorted and matched by."""
+    if text is None:
+        return None
+    if text.isascii():
+        return text.casefold()
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _statements(script: str) -> Iterator[str]:
