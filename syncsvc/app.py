@@ -460,7 +460,18 @@ class App:
             from syncsvc import sync as calendar_sync
 
             calendar_sync.push(store, self.calendar, self.config, self.now())
+        if self.narrate:  # the daemon's log tells the day: who it planned, and when
+            self._log_planned(day_list, planned)
         return planned
+
+    def _log_planned(self, days: Sequence[date], planned: Sequence[calls_db.Call]) -> None:
+        for day in days:
+            calls = [c for c in planned if c.day == day]
+            who = ", ".join(
+                f"{c.start.astimezone(self.config.calls.zone):%H:%M} {c.person_name} ({c.kind})"
+                for c in calls
+            )
+            log.info("planned %d call(s) for %s: %s", len(calls), day.isoformat(), who or "-")
 
     def _busy(self, days: list[date]) -> dict[date, list[tuple[datetime, datetime]]]:
         """The person's own events in each not-yet-full day's window (read before the

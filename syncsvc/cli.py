@@ -565,8 +565,7 @@ def cmd_doctor(ctx: Ctx, args: argparse.Namespace) -> int:
         emit_json([r.as_json() for r in results])
     else:
         for r in results:
-            mark = "ok    " if r.ok else "FAILED"
-            print(f"{mark} {r.name}: {r.detail}")
+            print(r.line())
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -330,3 +330,76 @@ def test_help_ends_with_examples_completion_and_man_page() -> None:
         assert result.exit_code == 0 and "install-service" in result.stdout, shell
     page = run_cli(["manpage"]).stdout
     assert page.startswith(".TH SYNCSVC") and "merge" in page
+
+
+# ------------------------------------------------------------------------ doctor, the log
+def test_doctor_names_each_problem_with_its_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    cal = tmp_path / "cal"
+    cal.mkdir()
+    (cal / "broken.ics").write_text("this is not a calendar\n")
+    khal = tmp_path / "khal"  # khal's layout: a folder of vdirs
+    (khal / "work").mkdir(parents=True)
+    (khal / "work" / "a.ics").write_text("BEGIN:VCALENDAR\nEND:VCALENDAR\n")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[calendar]\nbackend = "vdir"\npath = "{cal}"\n'
+        f'busy_calendars = ["{tmp_path / "nowhere"}", "{khal}"]\n'
+    )
+    code, out, _ = run(cfg, "doctor")
+    assert code == 1
+    lines = out.splitlines()
+    assert any(line.startswith("FAILED calendar (vdir)") and "broken.ics" in line for line in lines)
+    assert any(
+        line.startswith(f"FAILED busy calendar {tmp_path / 'nowhere'}") and "busy_calendars" in line
+        for line in lines
+    )
+    assert any(line.startswith(f"ok     busy calendar {khal}") and "work" in line for line in lines)
+    assert any(line.startswith("warn   people") and "syncsvc import" in line for line in lines)
+    assert any(line.startswith("warn   topic") and "syncsvc topic" in line for line in lines)
+    assert any(line.startswith("warn   service") and "install-service" in line for line in lines)
+
+
+def test_doctor_puts_each_config_problem_on_its_own_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('data_dir = 5\n[calls]\nper_day = "x"\nbogus = 1\n')
+    result = run_cli(["--config", str(bad), "doctor"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and "; bad.toml" not in result.stdout
+    assert lines[0] == f"FAILED config: {bad}: 3 problem(s); fix each in the file"
+    assert sum(str(bad) in line for line in lines) == 1
+
+
+def test_the_daemon_logs_the_calls_it_planned(cfg: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    ok(cfg, "add", "Sam Lee")
+    app = App(config.load(str(cfg)))
+    app.narrate = True
+    with caplog.at_level(logging.INFO, logger="syncsvc"):
+        app.plan(FUTURE)
+    app.close()
+    (line,) = [r.getMessage() for r in caplog.records if "planned" in r.getMessage()]
+    assert line.startswith(f"planned 1 call(s) for {FUTURE.isoformat()}: ") and "Sam Lee" in line
+
+
+def test_busy_calendars_accept_a_folder_of_vdirs(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from syncsvc.calendars.vdir import VdirCalendar
+
+    khal = tmp_path / "khal"
+    (khal / "work").mkdir(parents=True)
+    (khal / "work" / "meeting.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:m1\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261210T100000Z\r\n"
+        "DTEND:20261210T110000Z\r\nSUMMARY:Meeting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    cal = VdirCalendar(tmp_path / "ours", busy_calendars=[khal])
+    busy = cal.busy(datetime(2026, 12, 10, 8, tzinfo=UTC), datetime(2026, 12, 10, 18, tzinfo=UTC))
+    assert busy == [
+        (datetime(2026, 12, 10, 10, tzinfo=UTC), datetime(2026, 12, 10, 11, tzinfo=UTC))
+    ]
