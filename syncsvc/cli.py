@@ -827,7 +827,7 @@ def build_parser() -> argparse.ArgumentParser:
         "calls",
         cmd_calls,
         "The call history with outcomes, notes, referrals, offers and follow-ups.",
-        '  syncsvc calls --person emilie\n  syncsvc calls --since "last monday"\n'
+        "  syncsvc calls --person emilie\n  syncsvc calls --since today\n"
         "  syncsvc calls --since 2026-11-01 | cut -f2,4",
     )
     json_flag(p)
