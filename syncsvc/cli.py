@@ -102,7 +102,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.close()
 
 
+GLOBAL_FLAGS = ("-v", "--verbose")
+GLOBAL_VALUE = "--config"
+
+
+def hoist_globals(argv: Sequence[str]) -> list[str]:
+    """The global options moved before the command, wherever they were written
+    (`syncsvc sync -v`, `syncsvc people --config X`): cheaper at start-up than repeating them
+    on every command's parser. Nothing after ``--`` moves."""
+    front: list[str] = []
+    rest: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            rest += [item, *items]
+            break
+        if item in GLOBAL_FLAGS or item.startswith(GLOBAL_VALUE + "="):
+            front.append(item)
+        elif item == GLOBAL_VALUE:
+            front.append(item)
+            value = next(items, None)
+            if value is not None:
+                front.append(value)
+        else:
+            rest.append(item)
+    return front + rest
+
+
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    argv = hoist_globals(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     # argparse takes a command's list of paths only in one piece; `import a.vcf --json b.vcf`
     # leaves b.vcf over. It is one more path, not an unknown argument.
@@ -645,22 +673,6 @@ def build_parser() -> argparse.ArgumentParser:
             **kwargs,
         )
         sub.set_defaults(command=run)
-        # the global options after the command too (`syncsvc sync -v`); SUPPRESS keeps a value
-        # given before the command when it is not repeated after it
-        sub.add_argument(
-            "--config",
-            dest="config_path",
-            metavar="PATH",
-            default=argparse.SUPPRESS,
-            help=argparse.SUPPRESS,
-        )
-        sub.add_argument(
-            "-v",
-            "--verbose",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help=argparse.SUPPRESS,
-        )
         return sub
 
     def json_flag(sub: argparse.ArgumentParser) -> None:
