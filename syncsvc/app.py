@@ -373,6 +373,27 @@ class App:
             with self.store.tx() as conn:
                 people_db.delete(conn, person_id)
 
+    def never(self, person_id: int, undo: bool = False) -> int:
+        """Out of the rotation for good (history kept): their planned call is skipped and its
+        event leaves the calendar (unless they edited it). ``undo``: back in the rotation.
+        Returns how many planned calls were dropped."""
+        if undo:
+            self.pause(str(person_id), None)
+            return 0
+        with self.locked():
+            with self.store.tx() as conn:
+                people_db.set_paused(conn, person_id, "never")
+            planned = [
+                c
+                for c in calls_db.history(self.store.conn, person_id=person_id)
+                if c.outcome == "planned"
+            ]
+            for call in planned:
+                with self.store.tx() as conn:
+                    calls_db.set_outcome(conn, call.id, "skipped")
+                self._drop_event(call)
+        return len(planned)
+
     def _drop_event(self, call: calls_db.Call) -> None:
         """Take a planned call's event out of the calendar, unless the person edited it."""
 

@@ -389,14 +389,15 @@ def cmd_never(ctx: Ctx, args: argparse.Namespace) -> None:
     app = ctx.app
     person = app.resolve(args.person)
     if args.undo:
-        app.pause(str(person.id), None)
+        app.never(person.id, undo=True)
         print(f"{person.name} (id {person.id}) is back in the rotation.")
-    else:
-        app.pause(str(person.id), "never")
-        print(
-            f"{person.name} (id {person.id}) will not be called again; their history is "
-            f"kept. Undo with: syncsvc never {person.id} --undo"
-        )
+        return
+    dropped = app.never(person.id)
+    planned = " Their planned call was taken off the calendar." if dropped else ""
+    print(
+        f"{person.name} (id {person.id}) will not be called again; their history is kept."
+        f"{planned} Undo with: syncsvc never {person.id} --undo"
+    )
 
 
 def cmd_remove(ctx: Ctx, args: argparse.Namespace) -> None:

@@ -173,9 +173,14 @@ def test_show_edit_never(cfg: Path) -> None:
     assert data["phones"] == ["+1 415 555 0100"]
     code, _, err = run(cfg, "edit", "sam", "--drop-email", "nope@example.org")
     assert code == 2 and "no email" in err
-    assert "will not be called again" in ok(cfg, "never", "sam")
+    ok(cfg, "plan", "--date", FUTURE.isoformat())
+    out = ok(cfg, "never", "sam")
+    assert "will not be called again" in out and "taken off the calendar" in out
+    assert not list((cfg.parent / "data" / "calendar").glob("*.ics"))
     assert json.loads(ok(cfg, "show", "sam", "--json"))["paused"] == "never"
-    assert ok(cfg, "plan", "--date", FUTURE.isoformat(), "--json").strip() == "[]"
+    ok(cfg, "plan", "--date", (FUTURE + timedelta(days=1)).isoformat())
+    outcomes = [c["outcome"] for c in json.loads(ok(cfg, "calls", "--json"))]
+    assert outcomes == ["skipped"]  # the planned one was dropped, and no new one came
     ok(cfg, "never", "sam", "--undo")
     assert json.loads(ok(cfg, "show", "sam", "--json"))["paused"] is None
 
