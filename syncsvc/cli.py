@@ -869,7 +869,11 @@ def build_parser() -> argparse.ArgumentParser:
     limit_flag(p)
     actions = p.add_subparsers(title="actions", metavar="ACTION")
     p = command(
-        "done", cmd_offer_done, "Mark offer ID done (the id `syncsvc offers` shows).", group=actions
+        "done",
+        cmd_offer_done,
+        "Mark offer ID done (the id `syncsvc offers` shows).",
+        "  syncsvc offers done 3\n  syncsvc offers done 3 --json",
+        group=actions,
     )
     p.add_argument("offer_id", metavar="ID", type=int)
     json_flag(p)
@@ -919,7 +923,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON with everything (the default).",
     )
 
-    auth = command("auth", None, "Sign in to services.", "  syncsvc auth google")
+    auth = command(
+        "auth",
+        None,
+        "Sign in to services.",
+        "  syncsvc auth google\n  syncsvc auth google --no-browser",
+    )
     auth.set_defaults(help_parser=auth)  # `syncsvc auth` alone shows this help
     services = auth.add_subparsers(title="services", metavar="SERVICE")
     p = command(
