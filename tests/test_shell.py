@@ -408,3 +408,54 @@ def test_busy_calendars_accept_a_folder_of_vdirs(tmp_path: Path) -> None:
     assert busy == [
         (datetime(2026, 12, 10, 10, tzinfo=UTC), datetime(2026, 12, 10, 11, tzinfo=UTC))
     ]
+
+
+def _on_a_terminal(args: list[str], answer: str) -> tuple[int, str]:
+    """Run the installed command with a pseudo-terminal as stdin/stdout, answering a prompt."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncsvc", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    os.close(slave)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"[y/N]" in output:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    code = proc.wait(timeout=30)
+    os.close(master)
+    return code, output.decode(errors="replace")
+
+
+def test_merge_and_remove_ask_on_a_terminal(cfg: Path) -> None:
+    ok(cfg, "add", "Jane Roe", "--email", "jane@example.org")
+    ok(cfg, "add", "J. Roe", "--email", "jane@work.example")
+    code, out = _on_a_terminal(["--config", str(cfg), "merge", "jane@ex", "jane@work"], "n")
+    assert code == 2 and "Merge them? [y/N]" in out and "nothing changed" in out, out
+    assert len(people_json(cfg)) == 2
+    code, out = _on_a_terminal(["--config", str(cfg), "merge", "jane roe", "j. roe"], "y")
+    assert code == 0 and "Merged J. Roe" in out, out
+    assert len(people_json(cfg)) == 1
+    code, out = _on_a_terminal(["--config", str(cfg), "remove", "jane"], "y")
+    assert code == 0 and "Removed Jane Roe" in out, out
+    assert people_json(cfg) == []

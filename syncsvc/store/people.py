@@ -161,7 +161,8 @@ def find(conn: sqlite3.Connection, text: str, phone_norm: str | None = None) -> 
     phone (``phone_norm``: the text normalised as a phone, by the caller who knows the
     region), or a name without regard to case or accents. The best kind of match wins: a
     whole name over the start of a name over the start of a word in it (``emilie`` finds
-    Émilie Durand, ``durand`` too). Several people: all of them, for the caller to list."""
+    Émilie Durand, ``durand`` too) over the start of an email. Several people: all of them,
+    for the caller to list."""
     text = text.strip()
     if not text:
         return []
@@ -185,6 +186,15 @@ def find(conn: sqlite3.Connection, text: str, phone_norm: str | None = None) -> 
             ids = [r[0] for r in conn.execute(f"SELECT id FROM people WHERE {sql}", (arg,))]
             if ids:
                 break
+        else:  # the start of an email
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    r"SELECT person_id FROM addresses WHERE kind = 'email' "
+                    r"AND norm LIKE lower(?) ESCAPE '\'",
+                    (prefix,),
+                )
+            ]
     return [p for i in sorted(set(ids)) if (p := get(conn, i))]
 
 
