@@ -326,8 +326,13 @@ def test_install_service_unit_verifies(
 
 
 def test_help_ends_with_examples_completion_and_man_page() -> None:
-    for command in ("people", "merge", "plan", "calls", "show", "remove"):
-        out = run_cli([command, "--help"]).stdout
+    from syncsvc.cli import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if a.dest == "==SUPPRESS==" and a.choices]
+    visible = [c.dest for c in commands._choices_actions]  # type: ignore[attr-defined]
+    assert {"show", "edit", "never", "remove", "install-service", "completion"} <= set(visible)
+    for command in [*visible, "offers done", "auth google"]:
+        out = run_cli([*command.split(), "--help"]).stdout
         examples = out.split("examples:\n")[1].splitlines()
         assert 2 <= len(examples) <= 3 and all("syncsvc" in e for e in examples), command
     for shell in ("bash", "zsh", "fish"):
