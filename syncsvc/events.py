@@ -221,7 +221,9 @@ def description(ctx: EventContext) -> str:
 # --- reading the person's part back -----------------------------------------------------
 
 
-def user_text(description: str, generated: str | None = None, receipt: str | None = None) -> str:
+def user_text(
+    description: str, generated: str | None = None, receipt: str | None = None
+) -> str:
     """What the person wrote: everything they added to the description, anywhere.
 
     ``generated`` is the text syncsvc wrote into the event and ``receipt`` the receipt block it
