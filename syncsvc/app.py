@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncsvc.clock import Clock, SystemClock
 from syncsvc.config import Config
-from syncsvc.errors import UsageError
+from syncsvc.errors import ConflictError, NotFoundError, UsageError
 from syncsvc.store import Store, data_dir_lock
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
@@ -45,6 +45,10 @@ class PersonInput:
     org: str | None = None
     note: str | None = None
     referred_by: str | None = None
+
+
+def _reach(p: people_db.Person) -> str:
+    return ", ".join([*p.emails[:1], *(w for w, _ in p.phones[:1])])
 
 
 class App:
@@ -246,8 +250,16 @@ class App:
                 people_db.set_referrer(conn, person_id, referrer)
         return person_id
 
-    def people(self, search: str | None = None) -> Iterator[people_db.Person]:
-        return people_db.iter_people(self.store.conn, search)
+    def people(
+        self, search: str | None = None, limit: int | None = None
+    ) -> Iterator[people_db.Person]:
+        return people_db.iter_people(self.store.conn, search, limit)
+
+    def people_rows(
+        self, search: str | None = None, limit: int | None = None
+    ) -> Iterator[people_db.ListRow]:
+        """The name list's lines (``people`` without --json), streamed from one query."""
+        return people_db.list_rows(self.store.conn, search, limit)
 
     def store_count(self) -> int:
         return people_db.count(self.store.conn)
@@ -256,21 +268,182 @@ class App:
         return people_db.possible_duplicates(self.store.conn)
 
     def find_one(self, text: str) -> int:
-        found = people_db.find(self.store.conn, text)
+        """The id of the one person ``text`` means (PERSON: ``resolve``)."""
+        return self.resolve(text).id
+
+    def resolve(self, text: str) -> people_db.Person:
+        """The one person ``text`` means: an id, an email, a phone, or a name without regard
+        to case or accents, a unique prefix being enough. Nobody, or several (listed one a
+        line, for the person to pick an id), is a usage error (exit 2)."""
+        phone_norm = None
+        if any(c.isdigit() for c in text) and not text.strip().isdigit():
+            from syncsvc.contacts.phones import normalize_phone
+
+            phone_norm = normalize_phone(text, self.region) or None
+        found = people_db.find(self.store.conn, text, phone_norm)
         if not found:
             raise UsageError(f"nobody on the list matches '{text}' (see `syncsvc people`)")
         if len(found) > 1:
-            ids = ", ".join(f"{p.id} ({p.name})" for p in found[:5])
-            raise UsageError(f"'{text}' matches several people: {ids}; use the id")
-        return found[0].id
+            lines = [f"'{text}' matches {len(found)} people; say which (an id will do):"]
+            lines += [f"  {p.id}\t{p.name}\t{_reach(p)}" for p in found[:20]]
+            if len(found) > 20:
+                lines.append(f"  ... and {len(found) - 20} more")
+            raise UsageError("\n".join(lines))
+        return found[0]
+
+    def person_details(self, person: people_db.Person) -> dict[str, Any]:
+        """One person whole, for `show`: reach, notes, calls, open offers, referral chain."""
+        conn = self.store.conn
+        chain = people_db.referral_chain(conn, person.id)[1:]
+        referred = [{"id": p.id, "name": p.name} for p in people_db.referred_by(conn, person.id)]
+        next_call = calls_db.next_open(conn, person.id)
+        return {
+            "id": person.id,
+            "name": person.name,
+            "emails": person.emails,
+            "phones": [written for written, _ in person.phones],
+            "urls": person.urls,
+            "org": person.org,
+            "title": person.title,
+            "note": person.note,
+            "source": person.source,
+            "added_at": person.added_at,
+            "last_contacted": person.last_contacted,
+            "next_call": next_call.isoformat() if next_call else None,
+            "paused": person.paused,
+            "removed_at_source": person.removed_at_source,
+            "referral_chain": [{"id": i, "name": people_db.name_of(conn, i)} for i in chain],
+            "referred": referred,
+            "calls": [c.as_json() for c in calls_db.history(conn, person_id=person.id)],
+            "offers": [o.as_json() for o in calls_db.offers_open(conn) if o.person_id == person.id],
+        }
+
+    def edit(
+        self,
+        person: str,
+        *,
+        name: str | None = None,
+        emails: Sequence[str] = (),
+        phones: Sequence[str] = (),
+        org: str | None = None,
+        note: str | None = None,
+        drop_emails: Sequence[str] = (),
+        drop_phones: Sequence[str] = (),
+    ) -> people_db.Person:
+        """Change one person by hand: set name/org/note, add or drop emails and phones.
+        Returns them as they are now."""
+        from syncsvc.contacts.phones import normalize_email, normalize_phone
+
+        if name is not None and not name.strip():
+            raise UsageError("the name is empty")
+        with self.locked(), self.store.tx() as conn:
+            person_id = self.find_one(person)
+            people_db.update_fields(
+                conn, person_id, name=name.strip() if name else None, org=org, note=note
+            )
+            for email in emails:
+                people_db.add_address(conn, person_id, "email", email, normalize_email(email))
+            for phone in phones:
+                norm = normalize_phone(phone, self.region)
+                people_db.add_address(conn, person_id, "phone", phone, norm)
+            for email in drop_emails:
+                if not people_db.drop_address(
+                    conn, person_id, "email", email, normalize_email(email)
+                ):
+                    raise UsageError(f"they have no email {email!r}")
+            for phone in drop_phones:
+                norm = normalize_phone(phone, self.region)
+                if not people_db.drop_address(conn, person_id, "phone", phone, norm):
+                    raise UsageError(f"they have no phone {phone!r}")
+            edited = people_db.get(conn, person_id)
+        assert edited is not None
+        return edited
+
+    def remove(self, person_id: int) -> None:
+        """Delete the person and their history. Their planned call's event leaves the
+        calendar too (unless they edited it: then it stays theirs)."""
+        with self.locked():
+            planned = [
+                c
+                for c in calls_db.history(self.store.conn, person_id=person_id)
+                if c.outcome == "planned"
+            ]
+            for call in planned:
+                self._drop_event(call)
+            with self.store.tx() as conn:
+                people_db.delete(conn, person_id)
+
+    def never(self, person_id: int, undo: bool = False) -> int:
+        """Out of the rotation for good (history kept): their planned call is skipped and its
+        event leaves the calendar (unless they edited it). ``undo``: back in the rotation.
+        Returns how many planned calls were dropped."""
+        if undo:
+            self.pause(str(person_id), None)
+            return 0
+        with self.locked():
+            with self.store.tx() as conn:
+                people_db.set_paused(conn, person_id, "never")
+            planned = [
+                c
+                for c in calls_db.history(self.store.conn, person_id=person_id)
+                if c.outcome == "planned"
+            ]
+            for call in planned:
+                with self.store.tx() as conn:
+                    calls_db.set_outcome(conn, call.id, "skipped")
+                self._drop_event(call)
+        return len(planned)
+
+    def _drop_event(self, call: calls_db.Call) -> None:
+        """Take a planned call's event out of the calendar, unless the person edited it."""
+
+        state = calls_db.event_state(self.store.conn, self.calendar.key, call.id)
+        if state is None or state.state != "written" or state.edited:
+            return
+        with suppress(ConflictError, NotFoundError):
+            self.calendar.delete(state.uid, state.etag)
 
     def merge(self, keep: str, other: str) -> int:
+        """Fold OTHER into KEEP (both PERSON); what both were is kept for ``merge_undo``."""
+        from syncsvc.store import merges
+
         with self.locked(), self.store.tx() as conn:
             a, b = self.find_one(keep), self.find_one(other)
             if a == b:
                 raise UsageError("those are the same person")
+            before = merges.snapshot(conn, a, b)
             people_db.merge(conn, a, b)
+            merges.record(conn, a, b, before)
         return a
+
+    def merge_undo(self) -> tuple[int, int]:
+        """Undo the last merge exactly: both people as they were. Returns (keep, other)."""
+        from syncsvc.store import merges
+
+        with self.locked(), self.store.tx() as conn:
+            last = merges.last(conn)
+            if last is None:
+                raise UsageError("no merge to undo")
+            blocker = merges.undo_blocker(conn, last)
+            if blocker:
+                raise UsageError(
+                    f"cannot undo the merge of {last.other} into {last.keep}: {blocker}"
+                )
+            merges.undo(conn, last)
+        return last.keep, last.other
+
+    def topic(self) -> str | None:
+        return people_db.current_topic(self.store.conn)
+
+    def first_time(self, what: str) -> bool:
+        """True the first time this is asked about ``what`` in this store (a hint shown
+        once)."""
+        key = f"shown:{what}"
+        if self.store.meta(key) is not None:
+            return False
+        with self.locked(), self.store.tx():
+            self.store.set_meta(key, self.now().isoformat(timespec="seconds"))
+        return True
 
     def set_topic(self, text: str) -> None:
         text = text.strip()
@@ -312,7 +485,18 @@ class App:
             from syncsvc import sync as calendar_sync
 
             calendar_sync.push(store, self.calendar, self.config, self.now())
+        if self.narrate:  # the daemon's log tells the day: who it planned, and when
+            self._log_planned(day_list, planned)
         return planned
+
+    def _log_planned(self, days: Sequence[date], planned: Sequence[calls_db.Call]) -> None:
+        for day in days:
+            calls = [c for c in planned if c.day == day]
+            who = ", ".join(
+                f"{c.start.astimezone(self.config.calls.zone):%H:%M} {c.person_name} ({c.kind})"
+                for c in calls
+            )
+            log.info("planned %d call(s) for %s: %s", len(calls), day.isoformat(), who or "-")
 
     def _busy(self, days: list[date]) -> dict[date, list[tuple[datetime, datetime]]]:
         """The person's own events in each not-yet-full day's window (read before the

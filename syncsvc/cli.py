@@ -102,7 +102,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.close()
 
 
+GLOBAL_FLAGS = ("-v", "--verbose")
+GLOBAL_VALUE = "--config"
+
+
+def hoist_globals(argv: Sequence[str]) -> list[str]:
+    """The global options moved before the command, wherever they were written
+    (`syncsvc sync -v`, `syncsvc people --config X`): cheaper at start-up than repeating them
+    on every command's parser. Nothing after ``--`` moves."""
+    front: list[str] = []
+    rest: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            rest += [item, *items]
+            break
+        if item in GLOBAL_FLAGS or item.startswith(GLOBAL_VALUE + "="):
+            front.append(item)
+        elif item == GLOBAL_VALUE:
+            front.append(item)
+            value = next(items, None)
+            if value is not None:
+                front.append(value)
+        else:
+            rest.append(item)
+    return front + rest
+
+
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    argv = hoist_globals(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     # argparse takes a command's list of paths only in one piece; `import a.vcf --json b.vcf`
     # leaves b.vcf over. It is one more path, not an unknown argument.
@@ -110,6 +138,10 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
         args.paths += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command is cmd_merge and not args.undo:  # KEEP and OTHER, unless --undo
+        missing = [m for m, v in (("KEEP", args.keep), ("OTHER", args.other)) if not v]
+        if missing:
+            args.help_parser.error(f"the following arguments are required: {', '.join(missing)}")
     return args
 
 
@@ -135,7 +167,8 @@ def stream_json_list(items: Iterable[dict[str, Any]]) -> None:
     out.flush()
 
 
-def parse_day(value: str | None, option: str) -> date | None:
+def parse_day(ctx: Ctx, value: str | None, option: str) -> date | None:
+    """A day on the command line: ISO, or the words notes take ("friday", "next week")."""
     if value is None:
         return None
     from datetime import date  # not before a command needs it (start-up time)
@@ -143,7 +176,31 @@ def parse_day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None
+        pass
+    from syncsvc.notes import parse_day as day_in_words
+
+    day = day_in_words(value, ctx.app.today())
+    if day is None:
+        raise UsageError(
+            f"{option} {value!r} is not a date; use YYYY-MM-DD, today, tomorrow, a weekday "
+            "or e.g. 'next week'"
+        )
+    return day
+
+
+def confirm(question: str, yes: bool, what: str) -> None:
+    """Go on only if the person said so: ``--yes``, or "y" at a terminal's prompt. Elsewhere
+    (a script, a pipe) without --yes nothing is changed: a usage error."""
+    if yes:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(f"{what} changes the list for good: add --yes to do it without asking")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UsageError("nothing changed")
 
 
 # ---------------------------------------------------------------------------- import
@@ -216,7 +273,9 @@ class _CardProgress:
 def cmd_add(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc.app import PersonInput
 
-    person_id = ctx.app.add_person(
+    app = ctx.app
+    before = app.store_count()
+    person_id = app.add_person(
         PersonInput(
             name=args.name,
             emails=args.email,
@@ -226,7 +285,11 @@ def cmd_add(ctx: Ctx, args: argparse.Namespace) -> None:
             referred_by=args.referred_by,
         )
     )
-    print(f"Added {args.name} (id {person_id}).")
+    if app.store_count() > before:
+        print(f"Added {args.name} (id {person_id}).")
+    else:  # the email or phone was someone's already: they were updated, nobody was added
+        name = app.resolve(str(person_id)).name
+        print(f"Updated {name} (id {person_id}): they had that email or phone already.")
 
 
 def cmd_people(ctx: Ctx, args: argparse.Namespace) -> None:
@@ -240,16 +303,115 @@ def cmd_people(ctx: Ctx, args: argparse.Namespace) -> None:
         else:
             views.print_duplicates(groups)
         return
-    rows = (views.person_json(app, p) for p in app.people(args.search))
     if args.json:
-        stream_json_list(rows)
+        stream_json_list(views.person_json(app, p) for p in app.people(args.search, args.limit))
     else:
-        views.print_people(rows)
+        views.print_people(app.people_rows(args.search, args.limit), args.search)
 
 
 def cmd_merge(ctx: Ctx, args: argparse.Namespace) -> None:
-    person_id = ctx.app.merge(args.keep, args.other)
-    print(f"Merged into id {person_id}.")
+    from syncsvc import views
+
+    app = ctx.app
+    if args.undo:
+        if args.keep or args.other:
+            raise UsageError("merge --undo takes no names: it undoes the last merge")
+        kept, dropped = app.merge_undo()
+        print(
+            f"Undid the last merge: {app.resolve(str(kept)).name} (id {kept}) and "
+            f"{app.resolve(str(dropped)).name} (id {dropped}) are two people again."
+        )
+        return
+    if not (args.keep and args.other):
+        raise UsageError(
+            "name the person to keep and the one to merge into them: syncsvc merge KEEP OTHER"
+        )
+    keep, other = app.resolve(args.keep), app.resolve(args.other)
+    if keep.id == other.id:
+        raise UsageError("those are the same person")
+    views.print_merge(app, keep, other)
+    confirm("Merge them?", args.yes, "merge")
+    person_id = app.merge(str(keep.id), str(other.id))
+    print(
+        f"Merged {other.name} (id {other.id}) into {keep.name} (id {person_id}). "
+        "Undo with: syncsvc merge --undo"
+    )
+
+
+def cmd_show(ctx: Ctx, args: argparse.Namespace) -> None:
+    from syncsvc import views
+
+    app = ctx.app
+    data = app.person_details(app.resolve(args.person))
+    if args.json:
+        emit_json(data)
+    else:
+        views.print_person(data)
+
+
+def cmd_edit(ctx: Ctx, args: argparse.Namespace) -> None:
+    changes = (
+        args.name,
+        args.email,
+        args.phone,
+        args.org,
+        args.note,
+        args.drop_email,
+        args.drop_phone,
+    )
+    if not any(changes):
+        raise UsageError(
+            "say what to change: --name, --email, --phone, --org, --note, "
+            "--drop-email or --drop-phone"
+        )
+    person = ctx.app.edit(
+        args.person,
+        name=args.name,
+        emails=args.email,
+        phones=args.phone,
+        org=args.org,
+        note=args.note,
+        drop_emails=args.drop_email,
+        drop_phones=args.drop_phone,
+    )
+    if args.json:
+        emit_json(ctx.app.person_details(person))
+        return
+    reach = ", ".join([*person.emails, *(w for w, _ in person.phones)]) or "no email or phone"
+    print(
+        f"Changed {person.name} (id {person.id}): {reach}"
+        + (f"; {person.org}" if person.org else "")
+        + "."
+    )
+
+
+def cmd_never(ctx: Ctx, args: argparse.Namespace) -> None:
+    app = ctx.app
+    person = app.resolve(args.person)
+    if args.undo:
+        app.never(person.id, undo=True)
+        print(f"{person.name} (id {person.id}) is back in the rotation.")
+        return
+    dropped = app.never(person.id)
+    planned = " Their planned call was taken off the calendar." if dropped else ""
+    print(
+        f"{person.name} (id {person.id}) will not be called again; their history is kept."
+        f"{planned} Undo with: syncsvc never {person.id} --undo"
+    )
+
+
+def cmd_remove(ctx: Ctx, args: argparse.Namespace) -> None:
+    app = ctx.app
+    person = app.resolve(args.person)
+    calls = len(app.calls(str(person.id)))
+    reach = ", ".join([*person.emails, *(w for w, _ in person.phones)]) or "-"
+    print(f"{person.id}\t{person.name}\t{reach}\t{calls} call(s)")
+    confirm(f"Delete {person.name} and their history?", args.yes, "remove")
+    app.remove(person.id)
+    print(
+        f"Removed {person.name} (id {person.id}) and {calls} call(s). "
+        f"To keep them but never call them: syncsvc never PERSON."
+    )
 
 
 def cmd_topic(ctx: Ctx, args: argparse.Namespace) -> None:
@@ -278,11 +440,30 @@ def cmd_plan(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
     app = ctx.app
-    calls = app.plan(parse_day(args.day, "--date"), args.days, dry_run=args.dry_run)
+    first = parse_day(ctx, args.day, "--date")
+    if first is not None and first < app.today():
+        raise UsageError(f"--date {first.isoformat()} is in the past; plan today or later")
+    calls = app.plan(first, args.days, dry_run=args.dry_run)
+    if app.topic() is None:
+        print(
+            'syncsvc: no topic set, so the events ask about "the field you want to explore"; '
+            'set one: syncsvc topic "what you want to learn about"',
+            file=sys.stderr,
+        )
     if args.json:
         emit_json([c.as_json(full=False) for c in calls])
         return
     views.print_plan(app, calls, args.dry_run)
+    days_planned = len({c.day for c in calls})
+    if calls and days_planned < args.days:
+        print(
+            f"Calls on {days_planned} of the {args.days} days asked: everyone who can be "
+            f"called now has a call ({app.store_count()} people on the list, "
+            f"{app.config.calls.per_day} a day; paused people and those called this round "
+            "wait). Add people: syncsvc import, syncsvc add."
+        )
+    if not args.dry_run and calls and app.first_time("khal_hint"):
+        views.print_khal_hint(app)
 
 
 def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
@@ -301,11 +482,13 @@ def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
 def cmd_calls(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
-    rows = ctx.app.calls(args.person, parse_day(args.since, "--since"))
+    rows = ctx.app.calls(args.person, parse_day(ctx, args.since, "--since"))
+    if args.limit is not None:
+        rows = rows[: args.limit]
     if args.json:
         emit_json([c.as_json() for c in rows])
     else:
-        views.print_calls(rows)
+        views.print_calls(rows, filtered=bool(args.person or args.since))
 
 
 def cmd_status(ctx: Ctx, args: argparse.Namespace) -> None:
@@ -353,6 +536,8 @@ def cmd_offers(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
     offers = ctx.app.offers()
+    if args.limit is not None:
+        offers = offers[: args.limit]
     if args.json:
         emit_json([o.as_json() for o in offers])
     else:
@@ -453,9 +638,44 @@ def cmd_doctor(ctx: Ctx, args: argparse.Namespace) -> int:
         emit_json([r.as_json() for r in results])
     else:
         for r in results:
-            mark = "ok    " if r.ok else "FAILED"
-            print(f"{mark} {r.name}: {r.detail}")
+            print(r.line())
     return max((r.exit_code for r in results if not r.ok), default=0)
+
+
+def cmd_install_service(ctx: Ctx, args: argparse.Namespace) -> None:
+    from syncsvc import config as config_mod
+    from syncsvc import service
+
+    installed = service.install(config_mod.load(ctx.config_path), ctx.config_path)
+    verb = "Wrote" if installed.changed else "Unchanged:"
+    print(f"{verb} {installed.path}")
+    print(f"  ExecStart={installed.exec_start}")
+    print("Start it now and at every login:")
+    print("  systemctl --user daemon-reload && systemctl --user enable --now syncsvc")
+    print("Keep it running while you are logged out (optional):")
+    print(f"  loginctl enable-linger {os.environ.get('USER') or '$USER'}")
+
+
+def cmd_completion(ctx: Ctx, args: argparse.Namespace) -> None:
+    try:
+        import shtab
+    except ImportError:
+        raise UsageError(
+            "shell completion needs shtab: pip install 'syncsvc[shell]' (or pip install shtab)"
+        ) from None
+    print(shtab.complete(build_parser(), shell=args.shell), end="")
+
+
+def cmd_manpage(ctx: Ctx, args: argparse.Namespace) -> None:
+    try:
+        from argparse_manpage.manpage import Manpage  # type: ignore[import-untyped]
+    except ImportError:
+        raise UsageError(
+            "the man page needs argparse-manpage: pip install 'syncsvc[shell]'"
+        ) from None
+    parser = build_parser()
+    parser.man_short_description = "networking calls planned into your calendar"  # type: ignore[attr-defined]
+    print(str(Manpage(parser)), end="")
 
 
 # ---------------------------------------------------------------------------- the parser
@@ -463,7 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="syncsvc",
         description=DESCRIPTION,
-        epilog="Run `syncsvc COMMAND --help` for the options of a command.",
+        epilog="Run `syncsvc COMMAND --help` for the options of a command. The global options\n"
+        "(--config, -v, --json) work before or after the command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
@@ -471,27 +692,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="More log output; tracebacks on errors."
     )
+    parser.add_argument(
+        "--json", action="store_true", help="Print one JSON document (commands that report)."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s, version {__version__}")
-    parser.set_defaults(command=None, help_parser=parser)
+    parser.set_defaults(command=None, help_parser=parser, limit=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(
         name: str,
         run: Command | None,
         help: str,
+        examples: str = "",
         group: argparse._SubParsersAction[argparse.ArgumentParser] = commands,
+        hidden: bool = False,
     ) -> argparse.ArgumentParser:
-        sub = group.add_parser(name, help=help, description=help, allow_abbrev=False)
+        epilog = "examples:\n" + examples if examples else None
+        kwargs: dict[str, Any] = {} if hidden else {"help": help}
+        sub = group.add_parser(
+            name,
+            description=help,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
+            **kwargs,
+        )
         sub.set_defaults(command=run)
         return sub
 
     def json_flag(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--json", action="store_true", help="Print one JSON document.")
+        sub.add_argument(
+            "--json",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="Print one JSON document.",
+        )
+
+    def limit_flag(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--limit", type=_positive, metavar="N", help="Show the first N only.")
 
     p = command(
         "import",
         cmd_import,
         "Import vCard files or folders of .vcf files (or --google, --linkedin).",
+        "  syncsvc import ~/contacts.vcf\n"
+        "  syncsvc import ~/.local/share/khard/contacts/   # a folder of .vcf files\n"
+        "  syncsvc import --google",
     )
     p.add_argument("paths", nargs="*", metavar="PATHS", help="vCard files or folders.")
     p.add_argument("--google", action="store_true", help="Import Google Contacts (People API).")
@@ -502,20 +748,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     json_flag(p)
 
-    p = command("add", cmd_add, "Add one name by hand.")
+    p = command(
+        "add",
+        cmd_add,
+        "Add one name by hand.",
+        '  syncsvc add "Jane Roe" --email jane@example.org\n'
+        '  syncsvc add "Kim Park" --phone "+49 170 1234567" --referred-by jane\n',
+    )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--email", action="append", default=[], help="Email address (repeatable).")
     p.add_argument("--phone", action="append", default=[], help="Phone number (repeatable).")
     p.add_argument("--org", help="Organisation.")
     p.add_argument("--note", help="A note about them.")
-    p.add_argument("--referred-by", metavar="NAME", help="Who referred them (name, email or id).")
+    p.add_argument(
+        "--referred-by", metavar="PERSON", help="Who referred them (id, email, phone or name)."
+    )
 
     p = command(
         "people",
         cmd_people,
         "The name list: who, how to reach them, last contact, next call, referred by.",
+        "  syncsvc people --search brightwater\n"
+        "  syncsvc people | grep -c Acme          # plain lines when piped\n"
+        "  syncsvc people --json --limit 10",
     )
     json_flag(p)
+    limit_flag(p)
     p.add_argument(
         "--search", metavar="TEXT", help="Only people whose name, org, email or phone match."
     )
@@ -523,18 +781,89 @@ def build_parser() -> argparse.ArgumentParser:
         "--duplicates", action="store_true", help="Possible duplicates (same name) to merge."
     )
 
-    p = command("merge", cmd_merge, "Merge person OTHER into KEEP (names, emails or ids).")
-    p.add_argument("keep", metavar="KEEP")
-    p.add_argument("other", metavar="OTHER")
+    p = command(
+        "show",
+        cmd_show,
+        "One person whole: reach, notes, calls, offers, referral chain.",
+        "  syncsvc show emilie\n  syncsvc show jane@example.org --json",
+    )
+    p.add_argument("person", metavar="PERSON", help="An id, email, phone or (part of a) name.")
+    json_flag(p)
 
     p = command(
-        "topic", cmd_topic, "Show or set the topic you are exploring (earlier topics are kept)."
+        "edit",
+        cmd_edit,
+        "Change one person: name, emails, phones, org, note.",
+        "  syncsvc edit jane --email jane@new.example --drop-email jane@old.example\n"
+        '  syncsvc edit 42 --name "Émilie Durand" --org "Tidewater Energy"',
+    )
+    p.add_argument("person", metavar="PERSON", help="An id, email, phone or (part of a) name.")
+    p.add_argument("--name", help="Their name.")
+    p.add_argument("--email", action="append", default=[], help="Add an email (repeatable).")
+    p.add_argument("--phone", action="append", default=[], help="Add a phone (repeatable).")
+    p.add_argument("--org", help="Organisation.")
+    p.add_argument("--note", help="Your note about them.")
+    p.add_argument(
+        "--drop-email", action="append", default=[], metavar="E", help="Remove this email."
+    )
+    p.add_argument(
+        "--drop-phone", action="append", default=[], metavar="P", help="Remove this phone."
+    )
+    json_flag(p)
+
+    p = command(
+        "never",
+        cmd_never,
+        "Take a person out of the rotation for good (their history is kept).",
+        "  syncsvc never 'Tom Baker'\n  syncsvc never tom --undo     # back in the rotation",
+    )
+    p.add_argument("person", metavar="PERSON", help="An id, email, phone or (part of a) name.")
+    p.add_argument("--undo", action="store_true", help="Bring them back into the rotation.")
+
+    p = command(
+        "remove",
+        cmd_remove,
+        "Delete a person and their history (a terminal asks; elsewhere --yes is needed).",
+        "  syncsvc remove 1234\n  syncsvc remove spam@example.com --yes",
+    )
+    p.add_argument("person", metavar="PERSON", help="An id, email, phone or (part of a) name.")
+    p.add_argument("--yes", action="store_true", help="Do it without asking.")
+
+    p = command(
+        "merge",
+        cmd_merge,
+        "Merge person OTHER into KEEP after showing both (names, emails, phones or ids).",
+        '  syncsvc merge "Jane Roe" jane.roe@work.example\n'
+        "  syncsvc merge 12 57 --yes         # in a script\n"
+        "  syncsvc merge --undo              # the last merge, exactly undone",
+    )
+    p.set_defaults(help_parser=p)
+    p.add_argument("keep", metavar="KEEP", nargs="?")
+    p.add_argument("other", metavar="OTHER", nargs="?")
+    p.add_argument("--yes", action="store_true", help="Merge without asking.")
+    p.add_argument("--undo", action="store_true", help="Undo the last merge.")
+
+    p = command(
+        "topic",
+        cmd_topic,
+        "Show or set the topic you are exploring (earlier topics are kept).",
+        '  syncsvc topic "product management in climate tech"\n  syncsvc topic',
     )
     p.add_argument("text", nargs="?", metavar="TEXT")
     json_flag(p)
 
-    p = command("plan", cmd_plan, "Choose who to call and write those call events.")
-    p.add_argument("--date", dest="day", metavar="YYYY-MM-DD", help="First day to plan.")
+    p = command(
+        "plan",
+        cmd_plan,
+        "Choose who to call and write those call events.",
+        "  syncsvc plan\n  syncsvc plan --date friday --days 3\n  syncsvc plan --dry-run --json",
+    )
+    p.add_argument(
+        "--date",
+        dest="day",
+        metavar="YYYY-MM-DD",
+        help="First day to plan (also: today, tomorrow, friday, 'next week'; not in the past).",
+    )
     p.add_argument(
         "--days", type=int, default=1, metavar="N", help="How many planning days (default: 1)."
     )
@@ -543,29 +872,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     json_flag(p)
 
-    p = command("sync", cmd_sync, "Read completion notes back from the calendar and apply them.")
+    p = command(
+        "sync",
+        cmd_sync,
+        "Read completion notes back from the calendar and apply them.",
+        "  syncsvc sync\n  syncsvc sync -v --json",
+    )
     json_flag(p)
 
     p = command(
         "calls",
         cmd_calls,
         "The call history with outcomes, notes, referrals, offers and follow-ups.",
+        "  syncsvc calls --person emilie\n  syncsvc calls --since today\n"
+        "  syncsvc calls --since 2026-11-01 | cut -f2,4",
     )
     json_flag(p)
-    p.add_argument("--person", metavar="NAME", help="Only this person's calls.")
-    p.add_argument("--since", metavar="YYYY-MM-DD", help="Only calls on or after this day.")
+    limit_flag(p)
+    p.add_argument("--person", metavar="PERSON", help="Only this person's calls.")
+    p.add_argument(
+        "--since", metavar="YYYY-MM-DD", help="Only calls on or after this day (also: today...)."
+    )
 
     p = command(
-        "status", cmd_status, "Today's calls, outcomes, streak, referrals gained, open offers."
+        "status",
+        cmd_status,
+        "Today's calls, outcomes, streak, referrals gained, open offers.",
+        "  syncsvc status\n  syncsvc status --json",
     )
     json_flag(p)
 
-    p = command("offers", cmd_offers, "Open offers, oldest first (offers done ID: mark one done).")
+    p = command(
+        "offers",
+        cmd_offers,
+        "Open offers, oldest first (offers done ID: mark one done).",
+        "  syncsvc offers\n  syncsvc offers done 3",
+    )
     p.set_defaults(help_parser=p)
     json_flag(p)
+    limit_flag(p)
     actions = p.add_subparsers(title="actions", metavar="ACTION")
     p = command(
-        "done", cmd_offer_done, "Mark offer ID done (the id `syncsvc offers` shows).", group=actions
+        "done",
+        cmd_offer_done,
+        "Mark offer ID done (the id `syncsvc offers` shows).",
+        "  syncsvc offers done 3\n  syncsvc offers done 3 --json",
+        group=actions,
     )
     p.add_argument("offer_id", metavar="ID", type=int)
     json_flag(p)
@@ -574,17 +926,24 @@ def build_parser() -> argparse.ArgumentParser:
         "updates",
         cmd_updates,
         "Draft update messages to the people who helped (.eml files, never sent).",
+        "  syncsvc updates\n  syncsvc updates --done 3",
     )
     p.add_argument("--done", type=int, metavar="ID", help="Mark draft ID sent.")
     json_flag(p)
 
-    p = command("run", cmd_run, "The daemon: plans every planning day, syncs every few minutes.")
+    p = command(
+        "run",
+        cmd_run,
+        "The daemon: plans every planning day, syncs every few minutes.",
+        "  syncsvc run --once\n  syncsvc install-service    # run it under systemd instead",
+    )
     p.add_argument("--once", action="store_true", help="Plan and sync once, then exit.")
 
     p = command(
         "report",
         cmd_report,
         "Progress: calls per week, outcomes, streak, referrals, list growth, wins.",
+        "  syncsvc report\n  syncsvc report --html ~/report.html",
     )
     p.add_argument(
         "--html",
@@ -595,7 +954,10 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(p)
 
     p = command(
-        "export", cmd_export, "Write the whole name list with its history to PATH (- for stdout)."
+        "export",
+        cmd_export,
+        "Write the whole name list with its history to PATH (- for stdout).",
+        "  syncsvc export backup.json\n  syncsvc export --vcard - > everyone.vcf",
     )
     p.add_argument("path", metavar="PATH")
     formats = p.add_mutually_exclusive_group()
@@ -614,13 +976,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON with everything (the default).",
     )
 
-    auth = command("auth", None, "Sign in to services.")
+    auth = command(
+        "auth",
+        None,
+        "Sign in to services.",
+        "  syncsvc auth google\n  syncsvc auth google --no-browser",
+    )
     auth.set_defaults(help_parser=auth)  # `syncsvc auth` alone shows this help
     services = auth.add_subparsers(title="services", metavar="SERVICE")
     p = command(
         "google",
         cmd_auth_google,
         "Sign in to Google (installed-app OAuth on a loopback port).",
+        "  syncsvc auth google\n  syncsvc auth google --no-browser   # on a machine without one",
         group=services,
     )
     p.add_argument("--no-browser", action="store_true", help="Only print the sign-in URL.")
@@ -635,6 +1003,33 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor",
         cmd_doctor,
         "Check the config, the store and the calendar, with a fix for each problem.",
+        "  syncsvc doctor\n  syncsvc doctor --json",
     )
     json_flag(p)
+
+    command(
+        "install-service",
+        cmd_install_service,
+        "Write the systemd user unit for this installation and say how to start it.",
+        "  syncsvc install-service\n  systemctl --user enable --now syncsvc",
+    )
+
+    p = command(
+        "completion",
+        cmd_completion,
+        "Print a shell completion script (bash, zsh or fish).",
+        "  syncsvc completion bash > ~/.local/share/bash-completion/completions/syncsvc\n"
+        "  syncsvc completion zsh > ~/.zfunc/_syncsvc\n"
+        "  syncsvc completion fish > ~/.config/fish/completions/syncsvc.fish",
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL")
+
+    p = command("manpage", cmd_manpage, "Print the man page (roff).", hidden=True)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value

@@ -133,6 +133,8 @@ def status(conn: Connection, today: date, calls: CallsConfig) -> dict[str, Any]:
         "date": today.isoformat(),
         "topic": people_db.current_topic(conn),
         "today": [c.as_json() for c in calls_db.on_day(conn, today)],
+        # the calls of the next day that has some: what `status` shows on a day without
+        "next": [c.as_json() for c in calls_db.next_planned(conn, today)],
         "done_this_week": insight_db.done_between(conn, week_start(today), today),
         "streak": current_streak(conn, today, calls),
         # two different figures share the name: status counts the referrals noted in calls,

@@ -675,6 +675,17 @@ def _whole_line_date(folded: str, call_day: date) -> date | None:
     return found[0] if found[0] > call_day else None
 
 
+def parse_day(text: str, today: date) -> date | None:
+    """A day as a person writes it on the command line, in the words notes take ("today",
+    "tomorrow", "friday", "next week", "2026-12-04", "4 dec"), counted from ``today``; None
+    if the whole text is not one day."""
+    line = _fold(text).rstrip(_TRAILING_PUNCTUATION)
+    found = _date_at(line, 0, today) if line else None
+    if found is None or found[1] != len(line):
+        return None
+    return found[0]
+
+
 @dataclass(frozen=True)
 class _Reading:
     """What a first line says: the outcome, the reschedule day, whether it named a day that

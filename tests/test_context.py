@@ -144,7 +144,7 @@ def test_add_note_on_the_command_line_reaches_the_ics_event(tmp_path: Path) -> N
         return result
 
     run("add", "Sam Lee", "--phone", "+1 415 555 0100", "--note", "rowed together at university")
-    run("plan", "--date", "2026-12-01")
+    run("plan", "--date", "tomorrow")  # a day in the past is refused
     (path,) = (tmp_path / "data" / "calendar").glob("*.ics")
     (vevent,) = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
     assert "Your note: rowed together at university" in str(vevent["DESCRIPTION"])

@@ -185,6 +185,7 @@ def _report(title: str, violations: list[Violation]) -> str:
 
 # ---------------------------------------------------------------------------- the real tree
 
+
 def test_no_module_imports_across_a_forbidden_line() -> None:
     violations = import_violations(REPO)
     assert not violations, _report("forbidden imports", violations)

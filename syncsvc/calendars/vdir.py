@@ -101,11 +101,12 @@ class VdirCalendar(Calendar):
         return self._write(target, ics.to_ical(event), replace=False)
 
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        """The person's events in this folder and in ``busy_calendars`` (each a vdir, or a
-        single .ics file) that overlap [start, end)."""
+        """The person's events in this folder and in ``busy_calendars`` (each a vdir, a
+        folder of vdirs as khal and vdirsyncer keep them, or a single .ics file) that
+        overlap [start, end)."""
         out: list[tuple[datetime, datetime]] = []
         for folder in [self.path, *self.busy_calendars]:
-            files = [folder] if folder.is_file() else sorted(folder.glob("*.ics"))
+            files = [folder] if folder.is_file() else busy_files(folder)
             for file in files:
                 try:  # the person's own files: a symlink is theirs to make, a FIFO is not
                     data, _ = self._read(file, follow=True)
@@ -393,3 +394,10 @@ class VdirCalendar(Calendar):
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def busy_files(folder: Path) -> list[Path]:
+    """The event files of a busy calendar folder: its own ``*.ics``, or, for a folder of
+    calendars (khal's and vdirsyncer's layout, one vdir per calendar), theirs."""
+    files = sorted(folder.glob("*.ics"))
+    return files or sorted(folder.glob("*/*.ics"))

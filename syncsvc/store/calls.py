@@ -111,6 +111,14 @@ def on_day(conn: sqlite3.Connection, day: date) -> list[Call]:
     return [_call(conn, r) for r in rows]
 
 
+def next_planned(conn: sqlite3.Connection, after: date) -> list[Call]:
+    """The planned calls of the first day after ``after`` that has any."""
+    row = conn.execute(
+        "SELECT min(day) FROM calls WHERE outcome = 'planned' AND day > ?", (after.isoformat(),)
+    ).fetchone()
+    return on_day(conn, date.fromisoformat(row[0])) if row and row[0] else []
+
+
 def history(
     conn: sqlite3.Connection, *, person_id: int | None = None, since: date | None = None
 ) -> Iterator[Call]:

@@ -54,6 +54,9 @@ class Store:
     @classmethod
     def _prepare(cls, conn: sqlite3.Connection, path: Path | None) -> Store:
         conn.row_factory = sqlite3.Row
+        # `ORDER BY fold(name)`: names sort and match as a person expects (Émilie next to
+        # Emma); SQLite computes the key once per row, so a sorted list still streams
+        conn.create_function("fold", 1, fold, deterministic=True)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 30000")
@@ -251,6 +254,19 @@ def store_error(err: sqlite3.Error, path: Path | None) -> StoreError:
             "(nothing was committed)"
         )
     return StoreError(f"{where}: not a usable syncsvc store ({err})")
+
+
+def fold(text: str | None) -> str | None:
+    """``text`` without case or accents (NFKD, combining marks dropped, casefolded): the key
+    names are sorted and matched by."""
+    if text is None:
+        return None
+    if text.isascii():
+        return text.casefold()
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _statements(script: str) -> Iterator[str]:

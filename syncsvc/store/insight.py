@@ -134,8 +134,14 @@ def people_referred(conn: sqlite3.Connection) -> int:
 
 
 def never_called(conn: sqlite3.Connection) -> int:
-    """People the rotation has not reached yet."""
-    return int(conn.execute("SELECT count(*) FROM people WHERE rotation_key = ''").fetchone()[0])
+    """People never called: no call of theirs has happened (a planned call, or one that was
+    missed, is not a call)."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM people p WHERE NOT EXISTS (SELECT 1 FROM calls c "
+            "WHERE c.person_id = p.id AND c.outcome NOT IN ('planned', 'missed'))"
+        ).fetchone()[0]
+    )
 
 
 def wins(conn: sqlite3.Connection) -> list[WinRow]:

@@ -234,7 +234,20 @@ CREATE TABLE update_drafts (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
+# `merge --undo` (issue 16): what both people were before their last merges, exactly — every row
+# of both and every row that named them (store/merges.py) — so an undo puts them all back.
+V8 = """
+CREATE TABLE merges (
+    id       INTEGER PRIMARY KEY,
+    keep     INTEGER NOT NULL,                      -- the person kept (no reference: restored)
+    other    INTEGER NOT NULL,                      -- the person folded in and dropped
+    at       TEXT NOT NULL,                         -- ISO timestamp of the merge
+    snapshot TEXT NOT NULL,                         -- JSON: the rows before the merge
+    after    TEXT NOT NULL                          -- fingerprint of keep's calls after it
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Migrations (by index in MIGRATIONS) that rebuild a table other tables reference: they run
 # with foreign keys off (a DROP TABLE would cascade) and are checked before they commit.
