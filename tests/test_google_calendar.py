@@ -49,7 +49,7 @@ def sleeps() -> Sleeps:
 
 
 def make_calendar(fake: FakeGoogle, sleep: Callable[[float], None], **kw: Any) -> GoogleCalendar:
-    service = build_service("calendar", "v3", None, 5, api_endpoint=fake.calendar_endpoint)
+    service = fake.service("calendar", "v3")  # signed in as production is: a token file
     return GoogleCalendar(service, sleep=sleep, **kw)
 
 
@@ -410,9 +410,19 @@ def test_quota_exceeded_is_not_hammered(
 def test_401_is_an_auth_error_with_the_sign_in_hint(
     google: FakeGoogle, calendar: GoogleCalendar
 ) -> None:
-    google.fail_next(1, "401")
+    # google-auth answers a 401 with a refresh and a retry, twice; a third 401 is final
+    google.fail_next(3, "401")
     with pytest.raises(AuthError, match="syncsvc auth google"):
         calendar.create(call(1, date(2026, 3, 30)))
+    assert google.count("/token") == 2
+
+
+def test_a_single_401_is_refreshed_and_retried(
+    google: FakeGoogle, calendar: GoogleCalendar
+) -> None:
+    google.fail_next(1, "401")
+    calendar.create(call(1, date(2026, 3, 30)))
+    assert google.count("/token") == 1 and len(google.events()) == 1
 
 
 def test_unreachable_server(sleeps: Sleeps) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from syncsvc.contacts.google import PERSON_FIELDS, fetch_contacts, person_to_card
 from syncsvc.errors import BackendError
-from syncsvc.google_api import build_service
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.google_fake import FakeGoogle, google_fake_fixture
@@ -27,7 +26,7 @@ class Sleeps(list[float]):
 
 @pytest.fixture
 def people(google: FakeGoogle) -> Any:
-    return build_service("people", "v1", None, 5, api_endpoint=google.people_endpoint)
+    return google.service("people", "v1")
 
 
 def fill(google: FakeGoogle, n: int) -> list[str]:
@@ -108,7 +107,7 @@ def test_rate_limits_are_retried(google: FakeGoogle, people: Any) -> None:
 def test_other_errors_are_one_line_backend_errors(google: FakeGoogle, people: Any) -> None:
     google.fail_next(1, "403")  # rateLimitExceeded is retried; this one is not
     google.fail_next(1, "500")
-    google.fail_next(1, "401")
+    google.fail_next(3, "401")  # a refresh and a retry, twice, then the 401 stands
     with pytest.raises(BackendError) as err:
         fetch_contacts(people, None, sleep=Sleeps())
     assert "syncsvc auth google" in str(err.value) and "\n" not in str(err.value)

@@ -24,7 +24,6 @@ from syncsvc.calendars.base import CallEvent
 from syncsvc.calendars.google import GoogleCalendar, event_id
 from syncsvc.calendars.vdir import VdirCalendar
 from syncsvc.errors import InputError
-from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from syncsvc.sync import uid_for
@@ -306,7 +305,7 @@ def test_html_in_a_name_is_not_live_html_in_a_google_description(
     evil = '<a href="https://evil.example/">Click me</a><img src=x onerror=alert(1)>'
     with running() as google:
         app = make_app(calls={"per_day": 2}, calendar={"backend": "google"})
-        service = build_service("calendar", "v3", None, 5, api_endpoint=google.calendar_endpoint)
+        service = google.service("calendar", "v3", config=app.config)
         app._calendar = GoogleCalendar(service, sleep=lambda s: None)
         app.add_person(PersonInput(name=evil, emails=["e@example.org"], org=evil))
         app.add_person(PersonInput(name="Ref Person", emails=["r@example.org"],
@@ -499,7 +498,7 @@ def test_google_description_keeps_text_readable(make_app: Callable[..., App]) ->
     """What the Google backend writes for an ordinary name with & and < in it."""
     with running() as google:
         app = make_app(calls={"per_day": 1}, calendar={"backend": "google"})
-        service = build_service("calendar", "v3", None, 5, api_endpoint=google.calendar_endpoint)
+        service = google.service("calendar", "v3", config=app.config)
         app._calendar = GoogleCalendar(service, sleep=lambda s: None)
         app.add_person(PersonInput(name="Tom & Jerry <Co>", emails=["t@example.org"],
                                    org="R&D <Lab>"))  # fmt: skip
