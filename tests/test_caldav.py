@@ -364,23 +364,27 @@ def test_foreign_events_are_never_returned_changed_or_deleted(
 ) -> None:
     # one foreign event even sits at the href syncsvc would use for its uid
     phone.add_foreign("dentist-1")
+    foreign_etag = phone.etag("dentist-1")
     calendar.create(make_event(1))
     first = calendar.changes(None, {})
     assert [e.uid for e in first.changed] == ["call0001"]
-    foreign_etag = phone.etag("dentist-1")
+    assert phone.etag("dentist-1") == foreign_etag  # syncsvc's create did not touch it
     known = {e.uid: e.etag for e in first.changed}
 
     phone.edit("dentist-1", description="bring the insurance card")
+    edited = phone.etag("dentist-1")
     phone.add_foreign("gym-2")
     second = calendar.changes(first.token, known)
     assert second.changed == [] and second.deleted == []
+    assert phone.etag("dentist-1") == edited != foreign_etag
+    desc = phone.event("dentist-1").icalendar_component["DESCRIPTION"]
+    assert desc == "bring the insurance card"
     phone.edit("gym-2", delete=True)
     phone.edit("dentist-1", delete=True)
     third = calendar.changes(second.token, known)
     assert third.changed == [] and third.deleted == []
     # a resync from scratch still lists only ours
     assert [e.uid for e in calendar.changes(None, {}).changed] == ["call0001"]
-    assert foreign_etag  # it was there, untouched by syncsvc, until the phone deleted it
 
 
 # --------------------------------------------------------------------------- errors
