@@ -38,7 +38,10 @@ It serves the real google-api-python-client (static discovery documents) over pl
 Test switches: ``fail_next(n, kind)`` answers the next n API requests with 429, 403
 ``rateLimitExceeded``/``userRateLimitExceeded``, 500 or 503 (Google's JSON error bodies);
 ``requests`` logs every request (``count()``); ``ui_*`` helpers act as the person in Google's
-web UI (HTML descriptions, delete, move).
+web UI (HTML descriptions, delete, move). Sign-in: ``write_token_file(path)`` /
+``service(name, version, config=...)`` (production's ``load_credentials`` + ``build_service``),
+``grant(scopes)``, ``revoke()``, ``expire_access_tokens()``, ``expire_access_tokens_after(n)``
+(mid-run), ``token_lifetime``; ``filtered_sync_tokens`` (see above).
 
 Use from a test module::
 
