@@ -166,6 +166,46 @@ FAILURES: dict[str, Callable[[], Reply]] = {
 }
 
 
+def as_rpc(reply: Reply) -> Reply:
+    """A v3 error (``error.errors[].reason``) in the v1 RPC shape the People API answers with:
+    ``error.status`` and an ``ErrorInfo`` carrying the reason in ``error.details``."""
+    err = reply.body["error"]
+    status = err.get("status") or _RPC_STATUS.get(reply.status, "UNKNOWN")
+    reason = err["errors"][0]["reason"] if err.get("errors") else None
+    out = rpc_error(reply.status, status, err["message"], reason=reason)
+    out.headers.update(reply.headers)
+    return out
+
+
+_RPC_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+#: fail_next for People requests: its own RPC-style bodies (rate limits are 429
+#: RESOURCE_EXHAUSTED / RATE_LIMIT_EXCEEDED there)
+PEOPLE_FAILURES: dict[str, Callable[[], Reply]] = {
+    "429": lambda: rpc_error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute "
+        "per user' of service 'people.googleapis.com'.",
+        reason="RATE_LIMIT_EXCEEDED",
+    ),
+    "403": lambda: as_rpc(FAILURES["403"]()),
+    "403user": lambda: as_rpc(FAILURES["403user"]()),
+    "403quota": lambda: as_rpc(FAILURES["403quota"]()),
+    "500": lambda: rpc_error(500, "INTERNAL", "Internal error encountered."),
+    "503": lambda: rpc_error(503, "UNAVAILABLE", "The service is currently unavailable."),
+    "401": lambda: as_rpc(unauthorized()),
+}
+
+
 def unauthorized() -> Reply:
     """Google's 401 for a missing, unknown or expired access token."""
     reply = google_error(401, "authError", "Invalid Credentials")
@@ -192,7 +232,7 @@ class FakeGoogle:
         self.lock = threading.RLock()
         self.url = ""  # set by start(): "http://127.0.0.1:PORT/"
         self.requests: list[Seen] = []
-        self._failures: deque[Reply] = deque()
+        self._failures: deque[str] = deque()  # kinds of FAILURES, answered per API
         self._seq = itertools.count(1)
         # calendar: calendar id -> event id -> stored event (with "_seq")
         self.calendars: dict[str, dict[str, dict[str, Any]]] = {"primary": {}}
@@ -264,7 +304,9 @@ class FakeGoogle:
         500, 503 or 401 (Google's JSON error bodies)."""
         with self.lock:
             for _ in range(n):
-                self._failures.append(FAILURES[kind]())
+                if kind not in FAILURES:
+                    raise KeyError(kind)
+                self._failures.append(kind)
 
     def count(self, prefix: str = "/", method: str | None = None) -> int:
         """Requests seen whose path starts with ``prefix`` (and of ``method``)."""
@@ -569,9 +611,11 @@ class FakeGoogle:
             if self.require_auth:
                 denied = self._check_auth(seen)
                 if denied is not None:
-                    return denied
+                    return as_rpc(denied) if seen.path.startswith("/people/") else denied
             if self._failures:
-                return self._failures.popleft()
+                kind = self._failures.popleft()
+                people = seen.path.startswith("/people/")
+                return PEOPLE_FAILURES[kind]() if people else FAILURES[kind]()
             try:
                 return self._route(seen, body)
             except _Bad as e:

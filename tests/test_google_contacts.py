@@ -180,3 +180,25 @@ def test_merges_with_an_earlier_vcard_import(
             assert people_store.count(conn) == 2
     finally:
         store.close()
+
+
+def test_people_errors_come_in_the_rpc_shape_and_read_as_one_line(
+    google: FakeGoogle, people: Any
+) -> None:
+    """The People API answers errors as v1 RPC bodies (``error.status``, ``error.details``),
+    not Calendar's v3 ``error.errors``: the fake does too, and syncsvc reads both."""
+    import json
+
+    from googleapiclient.errors import HttpError
+
+    google.fail_next(1, "403quota")
+    request = people.people().connections().list(resourceName="people/me", personFields="names")
+    with pytest.raises(HttpError) as raw:
+        request.execute()
+    body = json.loads(raw.value.content)["error"]
+    assert body["status"] == "PERMISSION_DENIED" and "errors" not in body
+    assert body["details"][0]["reason"] == "quotaExceeded"
+    google.fail_next(1, "403quota")
+    with pytest.raises(BackendError) as err:
+        fetch_contacts(people, None, sleep=Sleeps())
+    assert "quotaExceeded" in str(err.value) and "\n" not in str(err.value)
