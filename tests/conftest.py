@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(autouse=True)
+def _seeded_random(request: pytest.FixtureRequest) -> None:
+    """Every test draws the same "random" numbers on every run (the rotation's shuffle keys,
+    retry jitter), seeded by its own id: a failure repeats instead of coming and going."""
+    random.seed(zlib.crc32(request.node.nodeid.encode()))
 
 
 @pytest.fixture(autouse=True)

@@ -158,6 +158,9 @@ class GoogleBackend(Backend):
         self.endpoint = fake.calendar_endpoint
 
     def calendar_config(self, data_dir: Path) -> dict[str, Any]:
+        # signed in as `syncsvc auth google` leaves it: the launcher uses production credentials
+        if not (data_dir / "google-token.json").exists():
+            self.fake.write_token_file(data_dir / "google-token.json")
         return {"backend": "google", "timeout_seconds": 10}
 
     def events(self) -> list[tuple[str, str, str]]:

@@ -17,13 +17,31 @@ It serves the real google-api-python-client (static discovery documents) over pl
   those fields are returned), ``pageSize`` (<= 1000, default 100), ``pageToken``,
   ``requestSyncToken``, ``syncToken`` (changes only; deleted contacts as ``metadata.deleted``;
   400 ``EXPIRED_SYNC_TOKEN`` when expired or unknown).
-- OAuth token endpoint, ``{url}token``: ``grant_type=refresh_token`` -> a new access token, or
-  400 ``{"error": "invalid_grant"}`` for a revoked refresh token.
+- OAuth token endpoint, ``{url}token``: ``grant_type=refresh_token`` -> a new access token
+  (living ``token_lifetime`` seconds, with the scopes granted to that refresh token), or 400
+  ``{"error": "invalid_grant"}`` for a revoked or unknown refresh token.
+- Credentials, as Google checks them: every API request must carry ``Authorization: Bearer
+  <token>`` with an access token this fake issued and that has not expired (else 401
+  ``authError`` with ``WWW-Authenticate``, which google-auth answers with one refresh); the
+  token's scopes must allow the API (Calendar: ``calendar`` or ``calendar.events``; People:
+  ``contacts`` or ``contacts.readonly``; ``freeBusy``: ``calendar``, ``calendar.readonly``,
+  ``calendar.freebusy`` or ``calendar.events.freebusy``, *not* ``calendar.events`` alone), else
+  403 ``insufficientPermissions``. ``write_token_file`` signs a test in: it writes a token file
+  as ``syncsvc auth google`` does, with ``token_uri`` pointing at this fake.
+- Sync tokens as Google hands them out: no ``nextSyncToken`` for a listing with
+  ``singleEvents=true`` or ``orderBy``; ``filtered_sync_tokens`` decides whether a
+  ``privateExtendedProperty``-filtered listing gets one (unverified at Google, so tests run
+  both ways).
+- Updating a deleted (cancelled) event answers 403 ``forbidden``, as Google does; deleting it
+  again 410.
 
 Test switches: ``fail_next(n, kind)`` answers the next n API requests with 429, 403
 ``rateLimitExceeded``/``userRateLimitExceeded``, 500 or 503 (Google's JSON error bodies);
 ``requests`` logs every request (``count()``); ``ui_*`` helpers act as the person in Google's
-web UI (HTML descriptions, delete, move).
+web UI (HTML descriptions, delete, move). Sign-in: ``write_token_file(path)`` /
+``service(name, version, config=...)`` (production's ``load_credentials`` + ``build_service``),
+``grant(scopes)``, ``revoke()``, ``expire_access_tokens()``, ``expire_access_tokens_after(n)``
+(mid-run), ``token_lifetime``; ``filtered_sync_tokens`` (see above).
 
 Use from a test module::
 
@@ -39,11 +57,14 @@ import itertools
 import json
 import re
 import secrets
+import shutil
+import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -51,6 +72,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrulestr
+
+from syncsvc.google_auth import SCOPES as PRODUCT_SCOPES
 
 EVENT_ID = re.compile(r"[0-9a-v]{5,1024}")
 SYNC_FORBIDDEN = (
@@ -63,6 +86,20 @@ SYNC_FORBIDDEN = (
     "privateExtendedProperty",
     "sharedExtendedProperty",
 )
+
+_AUTH = "https://www.googleapis.com/auth/"
+CALENDAR_SCOPES = frozenset({_AUTH + "calendar", _AUTH + "calendar.events"})
+PEOPLE_SCOPES = frozenset({_AUTH + "contacts", _AUTH + "contacts.readonly"})
+FREEBUSY_SCOPES = frozenset(
+    {
+        _AUTH + "calendar",
+        _AUTH + "calendar.readonly",
+        _AUTH + "calendar.freebusy",
+        _AUTH + "calendar.events.freebusy",
+    }
+)
+CLIENT_ID = "123-fake.apps.googleusercontent.com"
+CLIENT_SECRET = "GOCSPX-fake-client-secret"
 
 
 @dataclass
@@ -125,8 +162,63 @@ FAILURES: dict[str, Callable[[], Reply]] = {
     ),
     "500": lambda: google_error(500, "backendError", "Backend Error"),
     "503": lambda: google_error(503, "backendError", "The service is currently unavailable."),
-    "401": lambda: google_error(401, "authError", "Invalid Credentials"),
+    "401": lambda: unauthorized(),
 }
+
+
+def as_rpc(reply: Reply) -> Reply:
+    """A v3 error (``error.errors[].reason``) in the v1 RPC shape the People API answers with:
+    ``error.status`` and an ``ErrorInfo`` carrying the reason in ``error.details``."""
+    err = reply.body["error"]
+    status = err.get("status") or _RPC_STATUS.get(reply.status, "UNKNOWN")
+    reason = err["errors"][0]["reason"] if err.get("errors") else None
+    out = rpc_error(reply.status, status, err["message"], reason=reason)
+    out.headers.update(reply.headers)
+    return out
+
+
+_RPC_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+#: fail_next for People requests: its own RPC-style bodies (rate limits are 429
+#: RESOURCE_EXHAUSTED / RATE_LIMIT_EXCEEDED there)
+PEOPLE_FAILURES: dict[str, Callable[[], Reply]] = {
+    "429": lambda: rpc_error(
+        429,
+        "RESOURCE_EXHAUSTED",
+        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute "
+        "per user' of service 'people.googleapis.com'.",
+        reason="RATE_LIMIT_EXCEEDED",
+    ),
+    "403": lambda: as_rpc(FAILURES["403"]()),
+    "403user": lambda: as_rpc(FAILURES["403user"]()),
+    "403quota": lambda: as_rpc(FAILURES["403quota"]()),
+    "500": lambda: rpc_error(500, "INTERNAL", "Internal error encountered."),
+    "503": lambda: rpc_error(503, "UNAVAILABLE", "The service is currently unavailable."),
+    "401": lambda: as_rpc(unauthorized()),
+}
+
+
+def unauthorized() -> Reply:
+    """Google's 401 for a missing, unknown or expired access token."""
+    reply = google_error(401, "authError", "Invalid Credentials")
+    reply.body["error"]["status"] = "UNAUTHENTICATED"
+    reply.headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
+    return reply
+
+
+def insufficient_scope() -> Reply:
+    reply = google_error(403, "insufficientPermissions", "Insufficient Permission")
+    reply.body["error"]["message"] = "Request had insufficient authentication scopes."
+    reply.body["error"]["status"] = "PERMISSION_DENIED"
+    return reply
 
 
 def _now() -> str:
@@ -140,7 +232,7 @@ class FakeGoogle:
         self.lock = threading.RLock()
         self.url = ""  # set by start(): "http://127.0.0.1:PORT/"
         self.requests: list[Seen] = []
-        self._failures: deque[Reply] = deque()
+        self._failures: deque[str] = deque()  # kinds of FAILURES, answered per API
         self._seq = itertools.count(1)
         # calendar: calendar id -> event id -> stored event (with "_seq")
         self.calendars: dict[str, dict[str, dict[str, Any]]] = {"primary": {}}
@@ -152,7 +244,16 @@ class FakeGoogle:
         self._contact_no = itertools.count(1001)
         # oauth
         self.refresh_tokens: set[str] = set()  # valid ones; anything else is invalid_grant
+        self.granted: dict[str, frozenset[str]] = {}  # refresh token -> scopes (default: ours)
         self.access_tokens: list[str] = []  # issued, in order
+        self._access: dict[str, tuple[float, frozenset[str]]] = {}  # token -> (expiry, scopes)
+        self.token_lifetime = 3599.0  # seconds an access token lives (Google: an hour)
+        self.require_auth = True  # False: a server that checks nothing (fault proxies only)
+        self._expire_after: int | None = None  # API requests until every access token expires
+        # Does a privateExtendedProperty-filtered listing get a nextSyncToken? Unverified at
+        # Google; syncsvc must keep one request per quiet poll either way.
+        self.filtered_sync_tokens = True
+        self._scratch: list[str] = []  # token folders of service(), removed by stop()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -180,6 +281,9 @@ class FakeGoogle:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for folder in self._scratch:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._scratch.clear()
 
     @property
     def calendar_endpoint(self) -> str:
@@ -200,7 +304,9 @@ class FakeGoogle:
         500, 503 or 401 (Google's JSON error bodies)."""
         with self.lock:
             for _ in range(n):
-                self._failures.append(FAILURES[kind]())
+                if kind not in FAILURES:
+                    raise KeyError(kind)
+                self._failures.append(kind)
 
     def count(self, prefix: str = "/", method: str | None = None) -> int:
         """Requests seen whose path starts with ``prefix`` (and of ``method``)."""
@@ -210,6 +316,92 @@ class FakeGoogle:
                 for r in self.requests
                 if r.path.startswith(prefix) and (method is None or r.method == method)
             )
+
+    def grant(self, scopes: list[str] | None = None) -> str:
+        """A refresh token the fake accepts, granted ``scopes`` (default: syncsvc's)."""
+        with self.lock:
+            refresh = f"1//fake-refresh-{secrets.token_hex(8)}"
+            self.refresh_tokens.add(refresh)
+            self.granted[refresh] = frozenset(scopes if scopes is not None else PRODUCT_SCOPES)
+            return refresh
+
+    def revoke(self, refresh_token: str | None = None) -> None:
+        """The person revoked access (or the 7-day "Testing" refresh token ran out): refreshing
+        answers ``invalid_grant`` from now on; ``None`` revokes every refresh token."""
+        with self.lock:
+            if refresh_token is None:
+                self.refresh_tokens.clear()
+            else:
+                self.refresh_tokens.discard(refresh_token)
+
+    def token_info(self, scopes: list[str] | None = None) -> dict[str, Any]:
+        """A signed-in token file's content, as ``syncsvc auth google`` stores it: a fresh
+        access token issued by this fake, a refresh token it accepts, its ``token_uri``."""
+        with self.lock:
+            refresh = self.grant(scopes)
+            access, expiry = self._issue(self.granted[refresh])
+            return {
+                "token": access,
+                "refresh_token": refresh,
+                "token_uri": self.token_uri,
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "scopes": sorted(self.granted[refresh]),
+                "expiry": expiry.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            }
+
+    def write_token_file(self, path: Any, scopes: list[str] | None = None) -> str:
+        """Sign in: write the token file at ``path`` (mode 0600); returns the refresh token."""
+        from pathlib import Path
+
+        from syncsvc.paths import write_private_file
+
+        info = self.token_info(scopes)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_private_file(Path(path), json.dumps(info))
+        return str(info["refresh_token"])
+
+    def service(
+        self,
+        name: str,
+        version: str,
+        *,
+        timeout: float = 5.0,
+        scopes: list[str] | None = None,
+        config: Any = None,
+        api_endpoint: str | None = None,
+    ) -> Any:
+        """A service built as production builds it: a token file (signed in to this fake),
+        ``load_credentials`` on it, ``build_service`` with those credentials; only the API
+        endpoint (and ``token_uri``) point here. ``config``: whose token file (default: one
+        in a scratch folder); ``api_endpoint``: e.g. a fault proxy in front of this fake."""
+        from pathlib import Path
+
+        from syncsvc.config import Config
+        from syncsvc.google_api import build_service
+        from syncsvc.google_auth import load_credentials
+
+        if config is None:
+            folder = tempfile.mkdtemp(prefix="google-fake-")
+            self._scratch.append(folder)
+            config = Config(data_dir=Path(folder))
+        if not config.google_token_path.exists():
+            self.write_token_file(config.google_token_path, scopes)
+        creds = load_credentials(config, token_uri=self.token_uri)
+        endpoint = api_endpoint or (
+            self.people_endpoint if name == "people" else self.calendar_endpoint
+        )
+        return build_service(name, version, creds, timeout, api_endpoint=endpoint)
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far expires now (the client does not know yet)."""
+        with self.lock:
+            self._access = {t: (0.0, scopes) for t, (_, scopes) in self._access.items()}
+
+    def expire_access_tokens_after(self, n: int) -> None:
+        """After the next ``n`` API requests, every access token expires: mid-sync."""
+        with self.lock:
+            self._expire_after = n
 
     def reset_counts(self) -> None:
         with self.lock:
@@ -410,12 +602,49 @@ class FakeGoogle:
             self.requests.append(seen)
             if seen.path == "/token":
                 return self._token(body)
+            if self._expire_after is not None:
+                if self._expire_after <= 0:
+                    self.expire_access_tokens()
+                    self._expire_after = None
+                else:
+                    self._expire_after -= 1
+            if self.require_auth:
+                denied = self._check_auth(seen)
+                if denied is not None:
+                    return as_rpc(denied) if seen.path.startswith("/people/") else denied
             if self._failures:
-                return self._failures.popleft()
+                kind = self._failures.popleft()
+                people = seen.path.startswith("/people/")
+                return PEOPLE_FAILURES[kind]() if people else FAILURES[kind]()
             try:
                 return self._route(seen, body)
             except _Bad as e:
                 return e.reply
+
+    def _check_auth(self, seen: Seen) -> Reply | None:
+        """401 without a live access token of ours; 403 when its scopes do not cover the API."""
+        header = seen.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        known = self._access.get(token) if scheme.lower() == "bearer" else None
+        if known is None or known[0] <= time.monotonic():
+            return unauthorized()
+        scopes = known[1]
+        if seen.path.startswith("/calendar/v3/freeBusy"):
+            needed = FREEBUSY_SCOPES
+        elif seen.path.startswith("/calendar/"):
+            needed = CALENDAR_SCOPES
+        elif seen.path.startswith("/people/"):
+            needed = PEOPLE_SCOPES
+        else:
+            return None
+        return None if scopes & needed else insufficient_scope()
+
+    def _issue(self, scopes: frozenset[str]) -> tuple[str, datetime]:
+        token = f"ya29.fake-{len(self.access_tokens) + 1}-{secrets.token_hex(4)}"
+        self.access_tokens.append(token)
+        self._access[token] = (time.monotonic() + self.token_lifetime, scopes)
+        expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.token_lifetime)
+        return token, expiry
 
     def _route(self, seen: Seen, body: bytes) -> Reply:
         m = re.fullmatch(r"/calendar/v3/calendars/([^/]+)/events(?:/([^/]+))?", seen.path)
@@ -435,6 +664,8 @@ class FakeGoogle:
                 return self._update(cal, eid, seen, _json(body))
             if eid is not None and seen.method == "DELETE":
                 return self._delete(cal, eid, seen)
+        if seen.path == "/calendar/v3/freeBusy" and seen.method == "POST":
+            return self._freebusy(_json(body))
         if seen.path == "/people/v1/people/me/connections" and seen.method == "GET":
             return self._connections(seen)
         return google_error(404, "notFound", f"no such method: {seen.method} {seen.path}")
@@ -475,6 +706,10 @@ class FakeGoogle:
         self, cal: dict[str, dict[str, Any]], eid: str, seen: Seen, body: dict[str, Any]
     ) -> Reply:
         ev = self._existing(cal, eid)
+        if ev.get("status") == "cancelled" and body.get("status", "confirmed") != "cancelled":
+            # Google does not resurrect a deleted event through update (only a re-created
+            # event of the same id would); it answers 403 forbidden
+            raise _Bad(google_error(403, "forbidden", "Forbidden"))
         self._check_precondition(ev, seen)
         _check_times(body)
         keep = {k: ev[k] for k in ("kind", "id", "created", "iCalUID", "htmlLink") if k in ev}
@@ -517,7 +752,7 @@ class FakeGoogle:
             token = secrets.token_urlsafe(16)
             self._pages[token] = dict(state, items=rest)
             out["nextPageToken"] = token
-        else:
+        elif state["sync"]:
             token = secrets.token_urlsafe(24)
             self._cal_tokens[token] = (calendar_id, state["seq"])
             out["nextSyncToken"] = token
@@ -565,7 +800,17 @@ class FakeGoogle:
                 and all(_private(e).get(k) == v for k, v in filters)
                 and _in_range(e, seen.param("timeMin"), seen.param("timeMax"))
             ]
-        return {"calendar": calendar_id, "items": chosen, "size": size, "seq": now_seq}
+        # Google: no sync token for expanded instances or an ordered listing
+        sync = not (seen.param("singleEvents") == "true" or seen.param("orderBy"))
+        if "privateExtendedProperty" in seen.query and not self.filtered_sync_tokens:
+            sync = False
+        return {
+            "calendar": calendar_id,
+            "items": chosen,
+            "size": size,
+            "seq": now_seq,
+            "sync": sync,
+        }
 
     # people
 
@@ -645,15 +890,49 @@ class FakeGoogle:
                     "error_description": "Token has been expired or revoked.",
                 },
             )
-        token = f"ya29.fake-{len(self.access_tokens) + 1}-{secrets.token_hex(4)}"
-        self.access_tokens.append(token)
+        granted = self.granted.get(form["refresh_token"], frozenset(PRODUCT_SCOPES))
+        asked = frozenset(form.get("scope", "").split()) or granted
+        if not asked <= granted:
+            return Reply(400, {"error": "invalid_scope", "error_description": "Bad scope."})
+        token, _ = self._issue(asked)
         return Reply(
             200,
             {
                 "access_token": token,
-                "expires_in": 3599,
+                "expires_in": int(self.token_lifetime),
                 "token_type": "Bearer",
-                "scope": form.get("scope", ""),
+                "scope": " ".join(sorted(asked)),
+            },
+        )
+
+    def _freebusy(self, body: dict[str, Any]) -> Reply:
+        """freebusy.query over this fake's calendars (busy = opaque, not cancelled)."""
+        time_min, time_max = body.get("timeMin"), body.get("timeMax")
+        if not time_min or not time_max:
+            raise _Bad(google_error(400, "required", "Missing timeMin or timeMax"))
+        out: dict[str, Any] = {}
+        for item in body.get("items") or []:
+            cid = str(item.get("id"))
+            if cid not in self.calendars:
+                out[cid] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+                continue
+            busy = [
+                {"start": i["start"]["dateTime"], "end": i["end"]["dateTime"]}
+                for e in self.calendars[cid].values()
+                for i in _instances(e, time_max)
+                if e.get("status") != "cancelled"
+                and e.get("transparency") != "transparent"
+                and i["start"].get("dateTime")
+                and _in_range(i, time_min, time_max)
+            ]
+            out[cid] = {"busy": busy}
+        return Reply(
+            200,
+            {
+                "kind": "calendar#freeBusy",
+                "timeMin": time_min,
+                "timeMax": time_max,
+                "calendars": out,
             },
         )
 

@@ -4,8 +4,9 @@ code does not have:
     python -m tests.google_launcher ENDPOINT -- ARGS... [-- ARGS...]
 
 - ``ENDPOINT`` is the loopback Google fake's calendar endpoint, or ``-`` for none. With an
-  endpoint, ``GoogleCalendar.from_config`` builds its service against the fake without
-  credentials (everything else, retries included, is the production code).
+  endpoint, ``GoogleCalendar.from_config`` builds its service against the fake, with the
+  production credentials: the data dir's token file (``FakeGoogle.write_token_file``), its
+  token endpoint the fake's (everything else, retries included, is the production code).
 - Several ``--``-separated command lines run one after the other in this process (each a whole
   ``syncsvc`` invocation); the exit code is the first non-zero one. A "normal run" after a kill
   (``plan`` then ``sync``) costs one interpreter start instead of two.
@@ -17,9 +18,8 @@ code does not have:
   done, the local ``written`` commit is not), ``update.after`` (a refresh written remotely, not
   recorded), ``changes.after`` (notes read, not applied), ``tx.commit`` (right after any store
   transaction committed), ``lock.taken`` (inside the data dir lock, before any work).
-- ``SYNCSVC_TEST_GOOGLE_TOKEN_URI``: with an endpoint, use the stored token file after all
-  (``load_credentials`` with this token endpoint: the fake's), so real OAuth headers and
-  refreshes happen.
+- ``SYNCSVC_TEST_GOOGLE_TOKEN_URI``: the token endpoint (default: the fake's beside
+  ``ENDPOINT``), for an endpoint that is a fault proxy in front of the fake.
 - ``SYNCSVC_TEST_LOCK_TIMEOUT``: seconds ``App`` waits for the data dir lock (the CLI has no
   option for it; production waits 60 s).
 """
@@ -37,6 +37,7 @@ from typing import Any
 KILL_ENV = "SYNCSVC_TEST_KILL"
 SEED_ENV = "SYNCSVC_TEST_KILL_SEED"
 LOCK_ENV = "SYNCSVC_TEST_LOCK_TIMEOUT"
+TOKEN_URI_ENV = "SYNCSVC_TEST_GOOGLE_TOKEN_URI"
 POINTS = ("create.before", "create.after", "update.after", "changes.after", "tx.commit",
           "lock.taken")  # fmt: skip
 
@@ -121,15 +122,18 @@ def _wrap(
 
 
 def use_google_fake(endpoint: str) -> None:
+    """Point ``GoogleCalendar.from_config`` at the fake's API endpoint - and nothing else: the
+    credentials are production's (``load_credentials`` on the data dir's token file, refreshed
+    through the fake's token endpoint), so a missing, revoked or expired sign-in behaves as it
+    would against Google."""
     from syncsvc.calendars.google import GoogleCalendar
     from syncsvc.google_api import build_service
+    from syncsvc.google_auth import load_credentials
+
+    token_uri = os.environ.get(TOKEN_URI_ENV) or endpoint.split("calendar/v3/")[0] + "token"
 
     def from_config(cls: type[GoogleCalendar], config: Any) -> GoogleCalendar:
-        creds = None
-        if os.environ.get("SYNCSVC_TEST_GOOGLE_TOKEN_URI"):
-            from syncsvc.google_auth import load_credentials
-
-            creds = load_credentials(config, token_uri=os.environ["SYNCSVC_TEST_GOOGLE_TOKEN_URI"])
+        creds = load_credentials(config, token_uri=token_uri)
         service = build_service(
             "calendar", "v3", creds, config.calendar.timeout_seconds, api_endpoint=endpoint
         )

@@ -212,6 +212,16 @@ def hrefs_in(body: bytes) -> list[str]:
 # --------------------------------------------------------------------------- request counts
 
 
+@pytest.fixture
+def proxy(radicale: RadicaleServer) -> Iterator[Any]:
+    """The fault-injecting proxy in front of the (module-wide) server; faults a test arms
+    and does not use up are cleared when it ends, pass or fail, so none leaks into the next."""
+    try:
+        yield radicale.proxy
+    finally:
+        radicale.proxy.reset()
+
+
 def test_poll_with_nothing_changed_costs_one_request(
     radicale: RadicaleServer, calendar: CaldavCalendar, phone: Phone
 ) -> None:
@@ -328,11 +338,11 @@ def test_full_listing_with_known_fetches_only_differences(
 
 
 def test_server_without_sync_collection_polls_by_etag_listing(
-    radicale: RadicaleServer, calendar: CaldavCalendar, phone: Phone
+    radicale: RadicaleServer, calendar: CaldavCalendar, phone: Phone, proxy: Any
 ) -> None:
     calendar.create(make_event(1))
     calendar.create(make_event(2))
-    radicale.proxy.fail("REPORT", 501)  # the first sync-collection REPORT is "not implemented"
+    proxy.fail("REPORT", 501)  # the first sync-collection REPORT is "not implemented"
     first = calendar.changes(None, {})
     assert sorted(e.uid for e in first.changed) == ["call0001", "call0002"]
     known = {e.uid: e.etag for e in first.changed}
@@ -391,23 +401,27 @@ def test_foreign_events_are_never_returned_changed_or_deleted(
 ) -> None:
     # one foreign event even sits at the href syncsvc would use for its uid
     phone.add_foreign("dentist-1")
+    foreign_etag = phone.etag("dentist-1")
     calendar.create(make_event(1))
     first = calendar.changes(None, {})
     assert [e.uid for e in first.changed] == ["call0001"]
-    foreign_etag = phone.etag("dentist-1")
+    assert phone.etag("dentist-1") == foreign_etag  # syncsvc's create did not touch it
     known = {e.uid: e.etag for e in first.changed}
 
     phone.edit("dentist-1", description="bring the insurance card")
+    edited = phone.etag("dentist-1")
     phone.add_foreign("gym-2")
     second = calendar.changes(first.token, known)
     assert second.changed == [] and second.deleted == []
+    assert phone.etag("dentist-1") == edited != foreign_etag
+    desc = phone.event("dentist-1").icalendar_component["DESCRIPTION"]
+    assert desc == "bring the insurance card"
     phone.edit("gym-2", delete=True)
     phone.edit("dentist-1", delete=True)
     third = calendar.changes(second.token, known)
     assert third.changed == [] and third.deleted == []
     # a resync from scratch still lists only ours
     assert [e.uid for e in calendar.changes(None, {}).changed] == ["call0001"]
-    assert foreign_etag  # it was there, untouched by syncsvc, until the phone deleted it
 
 
 # --------------------------------------------------------------------------- errors
@@ -447,8 +461,8 @@ def test_calendar_by_url_and_by_display_name(radicale: RadicaleServer) -> None:
     assert by_name._collection == first._collection
 
 
-def test_calendar_that_cannot_be_created_is_not_found(radicale: RadicaleServer) -> None:
-    radicale.proxy.fail("MKCALENDAR", 403)
+def test_calendar_that_cannot_be_created_is_not_found(radicale: RadicaleServer, proxy: Any) -> None:
+    proxy.fail("MKCALENDAR", 403)
     cal = new_calendar(radicale.proxy_url)
     with pytest.raises(NotFoundError) as info:
         cal.check()
@@ -457,17 +471,17 @@ def test_calendar_that_cannot_be_created_is_not_found(radicale: RadicaleServer) 
 
 
 def test_server_errors_are_retryable_backend_errors(
-    radicale: RadicaleServer, calendar: CaldavCalendar
+    radicale: RadicaleServer, calendar: CaldavCalendar, proxy: Any
 ) -> None:
-    radicale.proxy.fail("PUT", 500)
+    proxy.fail("PUT", 500)
     with pytest.raises(BackendError) as info:
         calendar.create(make_event(1))
     assert type(info.value) is BackendError
     assert "500" in one_line(info.value)
-    radicale.proxy.fail("REPORT", 429)
+    proxy.fail("REPORT", 429)
     with pytest.raises(RateLimitedError):
         calendar.changes(None, {})
-    radicale.proxy.fail("REPORT", 503)
+    proxy.fail("REPORT", 503)
     with pytest.raises(BackendError):
         calendar.changes(None, {})
     # and then it works again, with exactly one event

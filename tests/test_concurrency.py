@@ -5,6 +5,7 @@ process exit 75 with one clear line."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -122,6 +123,22 @@ def test_daemons_and_manual_commands_at_once(tmp_path: Path) -> None:
     assert {c for _, c, _ in events} == calls
 
 
+def _wait_until_it_holds_open(proc: subprocess.Popen[str], path: Path) -> None:
+    """Poll (deadline 30 s) until ``proc`` has ``path`` open: it has got as far as the lock.
+    A fixed sleep would also pass for a process that had not even started."""
+    fds = Path(f"/proc/{proc.pid}/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc to see the process's open files")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        with contextlib.suppress(OSError):
+            if any(os.readlink(f) == str(path) for f in fds.iterdir()):
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"the command never opened {path}")
+
+
 def _hold_lock(data_dir: Path) -> int:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(data_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -159,8 +176,8 @@ def test_a_waiting_command_goes_ahead_once_the_holder_lets_go(tmp_path: Path) ->
     )  # fmt: skip
     fd = _hold_lock(tmp_path / "data")
     proc = _popen(config, ["plan", "--json"], SYNCSVC_TEST_LOCK_TIMEOUT="30")
-    time.sleep(1.5)
-    assert proc.poll() is None  # waiting, not failing
+    _wait_until_it_holds_open(proc, tmp_path / "data" / "lock")  # it reached the lock...
+    assert proc.poll() is None  # ... and waits there, not failing
     os.close(fd)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

@@ -18,7 +18,6 @@ from syncsvc.calendars.caldav import CaldavCalendar
 from syncsvc.calendars.google import GoogleCalendar
 from syncsvc.clock import FixedClock
 from syncsvc.config import Config
-from syncsvc.google_api import build_service
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from tests.conftest import BERLIN, add_people
@@ -93,7 +92,7 @@ def backend(
 
         def make(**sections: Any) -> App:
             app = make_app(**_with_calendar(sections, {"backend": "google"}))
-            service = build_service("calendar", "v3", None, 5, api_endpoint=fake.calendar_endpoint)
+            service = fake.service("calendar", "v3", config=app.config)
             app._calendar = GoogleCalendar(service, sleep=lambda s: None)
             return app
 

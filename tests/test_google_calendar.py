@@ -18,6 +18,7 @@ from syncsvc.errors import (
     AuthError,
     BackendError,
     ConflictError,
+    NotFoundError,
     RateLimitedError,
     UnreachableError,
 )
@@ -34,6 +35,7 @@ google = google_fake_fixture()
 ZONE = ZoneInfo("Europe/Berlin")
 MARKER = "--- notes (write below this line) ---"
 LIST = "/calendar/v3/calendars/primary/events"
+SCOPE = "https://www.googleapis.com/auth/"
 
 
 class Sleeps(list[float]):
@@ -49,7 +51,7 @@ def sleeps() -> Sleeps:
 
 
 def make_calendar(fake: FakeGoogle, sleep: Callable[[float], None], **kw: Any) -> GoogleCalendar:
-    service = build_service("calendar", "v3", None, 5, api_endpoint=fake.calendar_endpoint)
+    service = fake.service("calendar", "v3")  # signed in as production is: a token file
     return GoogleCalendar(service, sleep=sleep, **kw)
 
 
@@ -276,21 +278,62 @@ def test_week_planned_then_web_ui_edit_delete_move_are_read_back(
     assert changed[moved.uid].call_id == moved.call_id
 
 
+@pytest.mark.parametrize("filtered_token", [True, False], ids=["filtered-token", "no-token"])
 def test_second_sync_with_nothing_changed_is_one_request(
-    google: FakeGoogle, calendar: GoogleCalendar
+    google: FakeGoogle, calendar: GoogleCalendar, filtered_token: bool
 ) -> None:
+    """Google does not document whether a privateExtendedProperty-filtered listing ends in a
+    sync token: the one-request quiet poll holds both ways."""
+    google.filtered_sync_tokens = filtered_token
+    google.ui_create("Dentist", datetime(2026, 3, 24, 9, tzinfo=ZONE),
+                     datetime(2026, 3, 24, 10, tzinfo=ZONE))  # fmt: skip
     plan_week(calendar)
+    google.reset_counts()
     first = calendar.changes(None, {})
+    assert google.count(LIST) == (1 if filtered_token else 2)  # + the unfiltered listing
+    assert first.token
     known = {e.uid: e.etag for e in first.changed}
     second = calendar.changes(first.token, known)
     google.reset_counts()
     third = calendar.changes(second.token, known)
     assert google.count() == 1
     assert third.changed == [] and third.deleted == []
+    assert len(first.changed) == 15  # syncsvc's events only, not the dentist
     seen = google.requests[0]
     assert seen.param("syncToken") == second.token
     # nothing but the token (and paging): Google refuses other filters with syncToken
     assert set(seen.query) <= {"syncToken", "maxResults", "alt", "pageToken"}
+
+
+def test_the_fake_hands_out_sync_tokens_as_google_does(
+    google: FakeGoogle, calendar: GoogleCalendar
+) -> None:
+    """No nextSyncToken for expanded or ordered listings; syncToken refuses every filter."""
+    plan_week(calendar)
+    events = calendar.service.events()
+
+    def listing(**params: Any) -> dict[str, Any]:
+        return dict(events.list(calendarId="primary", **params).execute())
+
+    assert listing().get("nextSyncToken")
+    assert "nextSyncToken" not in listing(singleEvents=True)
+    assert "nextSyncToken" not in listing(singleEvents=True, orderBy="startTime")
+    assert "nextSyncToken" not in listing(orderBy="updated")
+    token = listing()["nextSyncToken"]
+    from googleapiclient.errors import HttpError
+
+    for bad in (
+        {"timeMin": "2026-03-23T00:00:00Z"},
+        {"timeMax": "2026-03-23T00:00:00Z"},
+        {"updatedMin": "2026-03-23T00:00:00Z"},
+        {"q": "Call"},
+        {"orderBy": "updated"},
+        {"iCalUID": "x@example.org"},
+        {"privateExtendedProperty": "syncsvc=1"},
+    ):
+        with pytest.raises(HttpError) as err:
+            listing(syncToken=token, **bad)
+        assert err.value.resp.status == 400, bad
 
 
 def test_our_own_update_is_not_reported_as_a_change(calendar: GoogleCalendar) -> None:
@@ -406,6 +449,66 @@ def test_update_sends_if_match_and_a_stale_etag_conflicts(
     assert google.event(event_id(event.uid))["description"] == persons
 
 
+def test_updating_an_event_the_person_deleted_is_their_deletion(
+    google: FakeGoogle, calendar: GoogleCalendar
+) -> None:
+    """Google answers 403 to an update of a cancelled event; that is "the person deleted it"
+    (NotFoundError, which sync treats as such), never "run `syncsvc auth google`"."""
+    event = call(1, date(2026, 3, 30))
+    calendar.create(event)
+    eid = event_id(event.uid)
+    google.ui_delete(eid)
+    current = google.event(eid)["etag"]
+    with pytest.raises(NotFoundError) as err:
+        calendar.update(dataclasses.replace(event, summary="Call P. One"), current)
+    assert "auth google" not in str(err.value) and "deleted" in str(err.value)
+    assert google.event(eid)["status"] == "cancelled"  # not resurrected
+
+
+def test_an_update_refused_for_want_of_scope_is_still_an_auth_error(
+    google: FakeGoogle, calendar: GoogleCalendar
+) -> None:
+    event = call(1, date(2026, 3, 30))
+    etag = calendar.create(event)
+    readonly = GoogleCalendar(
+        google.service("calendar", "v3", scopes=[SCOPE + "contacts.readonly"]),
+        sleep=lambda s: None,
+    )
+    with pytest.raises(AuthError) as err:
+        readonly.update(dataclasses.replace(event, summary="x"), etag)
+    assert err.value.status == 403 and "syncsvc auth google" in str(err.value)
+    assert not isinstance(err.value, NotFoundError)
+
+
+def test_freebusy_needs_more_than_the_events_scope(google: FakeGoogle) -> None:
+    """NOTES: freebusy.query is refused with calendar.events alone - why busy() lists events."""
+    from googleapiclient.errors import HttpError
+
+    body = {"timeMin": "2026-03-23T00:00:00Z", "timeMax": "2026-03-24T00:00:00Z",
+            "items": [{"id": "primary"}]}  # fmt: skip
+    ours = google.service("calendar", "v3")  # syncsvc's scopes
+    with pytest.raises(HttpError) as err:
+        ours.freebusy().query(body=body).execute()
+    assert err.value.resp.status == 403
+    wider = google.service("calendar", "v3", scopes=[SCOPE + "calendar.readonly"])
+    assert wider.freebusy().query(body=body).execute()["calendars"]["primary"]["busy"] == []
+
+
+def test_requests_without_a_live_token_are_401(google: FakeGoogle) -> None:
+    from syncsvc.google_api import build_service
+
+    anonymous = build_service("calendar", "v3", None, 5, api_endpoint=google.calendar_endpoint)
+    with pytest.raises(AuthError):
+        GoogleCalendar(anonymous, sleep=lambda s: None).changes(None, {})
+    people = google.service("people", "v1", scopes=[SCOPE + "calendar.events"])
+    from googleapiclient.errors import HttpError
+
+    with pytest.raises(HttpError) as err:
+        people.people().connections().list(resourceName="people/me", personFields="names").execute()
+    assert err.value.resp.status == 403
+    assert google.count("/people/") == 1
+
+
 def test_delete_is_idempotent_and_respects_the_persons_edit(
     google: FakeGoogle, calendar: GoogleCalendar
 ) -> None:
@@ -432,9 +535,11 @@ def test_rate_limit_and_server_error_bursts_are_retried(
     etag = calendar.create(event)
     assert etag == google.event(event_id(event.uid))["etag"]
     assert len(google.events()) == 1
-    assert len(sleeps) == 4
-    for attempt, slept in enumerate(sleeps):  # exponential, with jitter in [0.5, 1] x
-        assert 2**attempt * 0.5 <= slept <= 2**attempt
+    # what a user sees: each failure waited out (no hammering), backing off, and the whole
+    # burst costing seconds, not the minute's budget
+    assert len(sleeps) == 4 and min(sleeps) > 0
+    assert sleeps[-1] > sleeps[0]
+    assert sum(sleeps) < 20
     google.fail_next(3, kind)
     first = calendar.changes(None, {})
     assert [e.uid for e in first.changed] == [event.uid]
@@ -475,9 +580,19 @@ def test_quota_exceeded_is_not_hammered(
 def test_401_is_an_auth_error_with_the_sign_in_hint(
     google: FakeGoogle, calendar: GoogleCalendar
 ) -> None:
-    google.fail_next(1, "401")
+    # google-auth answers a 401 with a refresh and a retry, twice; a third 401 is final
+    google.fail_next(3, "401")
     with pytest.raises(AuthError, match="syncsvc auth google"):
         calendar.create(call(1, date(2026, 3, 30)))
+    assert google.count("/token") == 2
+
+
+def test_a_single_401_is_refreshed_and_retried(
+    google: FakeGoogle, calendar: GoogleCalendar
+) -> None:
+    google.fail_next(1, "401")
+    calendar.create(call(1, date(2026, 3, 30)))
+    assert google.count("/token") == 1 and len(google.events()) == 1
 
 
 def test_unreachable_server(sleeps: Sleeps) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from syncsvc.contacts.google import PERSON_FIELDS, fetch_contacts, person_to_card
 from syncsvc.errors import BackendError
-from syncsvc.google_api import build_service
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
     from tests.google_fake import FakeGoogle, google_fake_fixture
@@ -27,7 +26,7 @@ class Sleeps(list[float]):
 
 @pytest.fixture
 def people(google: FakeGoogle) -> Any:
-    return build_service("people", "v1", None, 5, api_endpoint=google.people_endpoint)
+    return google.service("people", "v1")
 
 
 def fill(google: FakeGoogle, n: int) -> list[str]:
@@ -108,7 +107,7 @@ def test_rate_limits_are_retried(google: FakeGoogle, people: Any) -> None:
 def test_other_errors_are_one_line_backend_errors(google: FakeGoogle, people: Any) -> None:
     google.fail_next(1, "403")  # rateLimitExceeded is retried; this one is not
     google.fail_next(1, "500")
-    google.fail_next(1, "401")
+    google.fail_next(3, "401")  # a refresh and a retry, twice, then the 401 stands
     with pytest.raises(BackendError) as err:
         fetch_contacts(people, None, sleep=Sleeps())
     assert "syncsvc auth google" in str(err.value) and "\n" not in str(err.value)
@@ -181,3 +180,25 @@ def test_merges_with_an_earlier_vcard_import(
             assert people_store.count(conn) == 2
     finally:
         store.close()
+
+
+def test_people_errors_come_in_the_rpc_shape_and_read_as_one_line(
+    google: FakeGoogle, people: Any
+) -> None:
+    """The People API answers errors as v1 RPC bodies (``error.status``, ``error.details``),
+    not Calendar's v3 ``error.errors``: the fake does too, and syncsvc reads both."""
+    import json
+
+    from googleapiclient.errors import HttpError
+
+    google.fail_next(1, "403quota")
+    request = people.people().connections().list(resourceName="people/me", personFields="names")
+    with pytest.raises(HttpError) as raw:
+        request.execute()
+    body = json.loads(raw.value.content)["error"]
+    assert body["status"] == "PERMISSION_DENIED" and "errors" not in body
+    assert body["details"][0]["reason"] == "quotaExceeded"
+    google.fail_next(1, "403quota")
+    with pytest.raises(BackendError) as err:
+        fetch_contacts(people, None, sleep=Sleeps())
+    assert "quotaExceeded" in str(err.value) and "\n" not in str(err.value)

@@ -4,8 +4,9 @@ merge them with a vCard import."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,7 @@ import pytest
 
 from syncsvc.app import App
 from syncsvc.calendars.google import GoogleCalendar, event_id
-from syncsvc.errors import AuthError
-from syncsvc.google_api import build_service
+from syncsvc.errors import AuthError, SignInExpiredError
 from syncsvc.store import calls as calls_db
 from syncsvc.store import people as people_db
 from syncsvc.sync import uid_for
@@ -28,7 +28,7 @@ MONDAY = date(2026, 11, 30)
 @pytest.fixture
 def google_app(google: FakeGoogle, make_app: Callable[..., App]) -> App:
     app = make_app(calls={"per_day": 3}, calendar={"backend": "google"})
-    service = build_service("calendar", "v3", None, 5, api_endpoint=google.calendar_endpoint)
+    service = google.service("calendar", "v3", config=app.config)  # production credentials
     app._calendar = GoogleCalendar(service, sleep=lambda s: None)
     add_people(app, 15)
     app.set_topic("operations roles in wind energy")
@@ -122,7 +122,7 @@ def test_contacts_import_merges_with_vcards_and_is_incremental(
     monkeypatch.setattr(
         contacts_google,
         "build_people_service",
-        lambda config: build_service("people", "v1", None, 5, api_endpoint=google.people_endpoint),
+        lambda config: google.service("people", "v1", config=config),
     )
     first = app.import_google()
     assert (first.added, first.updated) == (31, 1)
@@ -143,12 +143,90 @@ def test_contacts_import_merges_with_vcards_and_is_incremental(
     bo_after = people_db.get(conn, bo.id)
     assert bo_after is not None and bo_after.removed_at_source, "marked, never deleted"
     assert people_db.count(conn) == 32
-    assert ann  # the fake's resource name of Ann
+    ann_ids = {
+        r
+        for (r,) in conn.execute("SELECT ext_id FROM source_ids WHERE person_id = ?", (merged.id,))
+    }
+    assert ann in ann_ids  # the Google contact was merged into the vCard person
 
 
-def test_an_expired_google_sign_in_is_one_line(make_app: Callable[..., App]) -> None:
+def _one_line_sign_in_error(err: BaseException) -> None:
+    message = str(err)
+    assert isinstance(err, SignInExpiredError), repr(err)
+    assert message == "Google sign-in expired or was revoked: run `syncsvc auth google`"
+
+
+def _calendar_from_token_file(google: FakeGoogle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GoogleCalendar.from_config as production's, its endpoints the fake's: credentials from
+    the data dir's token file, refreshed through the fake's token endpoint."""
+
+    def from_config(cls: type[GoogleCalendar], config: Any) -> GoogleCalendar:
+        return cls(google.service("calendar", "v3", config=config), sleep=lambda s: None)
+
+    monkeypatch.setattr(GoogleCalendar, "from_config", classmethod(from_config))
+
+
+def test_an_expired_google_sign_in_is_one_line(
+    google: FakeGoogle, make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app(calendar={"backend": "google"})
     add_people(app, 1)
+    refresh = google.write_token_file(app.config.google_token_path)
+    info = json.loads(app.config.google_token_path.read_text())
+    info["expiry"] = "2020-01-01T00:00:00Z"  # the access token has expired...
+    app.config.google_token_path.write_text(json.dumps(info))
+    google.revoke(refresh)  # ...and the refresh token was revoked (or its 7 days ran out)
+    _calendar_from_token_file(google, monkeypatch)
     with pytest.raises(AuthError) as err:
         app.plan(MONDAY)
-    assert "syncsvc auth google" in str(err.value) and "\n" not in str(err.value)
+    _one_line_sign_in_error(err.value)
+    assert google.count("/token") == 1 and google.count("/calendar/") == 0
+    assert google.events() == []
+
+
+def test_a_token_expiring_mid_run_is_refreshed_and_the_run_finishes(
+    google_app: App, google: FakeGoogle
+) -> None:
+    app = google_app
+    google.expire_access_tokens_after(4)  # the hour is up after the 4th insert
+    planned = app.plan(MONDAY, 5)
+    assert len(planned) == 15 and len(google.events()) == 15
+    assert google.count("/token") == 1  # one refresh, after the 401
+    refreshed = google.access_tokens[-1]
+    last = [r for r in google.requests if r.path.startswith("/calendar/")][-1]
+    assert last.headers["authorization"] == f"Bearer {refreshed}"
+
+    google.ui_write_notes(event_id(uid_for(planned[0].id)), "Done")
+    google.expire_access_tokens_after(0)  # and again, on the sync's first request
+    app.clock.set(datetime(2026, 11, 30, 21, 0, tzinfo=BERLIN))
+    app.sync()
+    assert google.count("/token") == 2
+    assert calls_db.get(app.store.conn, planned[0].id).outcome == "done"  # type: ignore[union-attr]
+
+
+def test_a_refresh_refused_mid_run_says_sign_in_and_loses_nothing(
+    google_app: App, google: FakeGoogle
+) -> None:
+    app = google_app
+    first = app.plan(MONDAY, 2)
+    google.ui_write_notes(event_id(uid_for(first[0].id)), "Done")
+    google.revoke()  # the person removed syncsvc's access in their Google account
+    google.expire_access_tokens_after(3)  # ...which Google notices at the next refresh
+    with pytest.raises(AuthError) as err:
+        app.plan(MONDAY + timedelta(days=2), 3)  # dies part-way through its inserts
+    _one_line_sign_in_error(err.value)
+    assert 0 < len(google.events()) < 15
+
+    # `syncsvc auth google` again; the next run finishes the work
+    google.write_token_file(app.config.google_token_path)
+    app._calendar = GoogleCalendar(
+        google.service("calendar", "v3", config=app.config), sleep=lambda s: None
+    )
+    app.clock.set(datetime(2026, 11, 30, 21, 0, tzinfo=BERLIN))
+    app.plan(MONDAY + timedelta(days=2), 3)
+    app.sync()
+    conn = app.store.conn
+    calls = [c for d in range(5) for c in calls_db.on_day(conn, MONDAY + timedelta(days=d))]
+    ids = {event_id(uid_for(c.id)) for c in calls}
+    assert len(calls) == 15 and {e["id"] for e in google.events()} == ids
+    assert calls_db.get(conn, first[0].id).outcome == "done"  # type: ignore[union-attr]

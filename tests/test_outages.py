@@ -317,10 +317,12 @@ def test_google_one_off_command_fails_with_one_line(
 ) -> None:
     server = FaultServer(_port(google.url), mode)
     server.set(mode)
+    google.write_token_file(tmp_path / "data" / "google-token.json")  # signed in
     try:
         rc, err, elapsed = _one_off(
             tmp_path, server.url + "calendar/v3/",
-            {"backend": "google", "timeout_seconds": TIMEOUT}, {}, command,
+            {"backend": "google", "timeout_seconds": TIMEOUT},
+            {"SYNCSVC_TEST_GOOGLE_TOKEN_URI": google.token_uri}, command,
         )  # fmt: skip
     finally:
         server.close()
@@ -359,10 +361,12 @@ def test_google_server_errors_give_up_within_the_minute(
 ) -> None:
     """5xx are retried with back-off for up to 60 s of waiting, then one line."""
     server = FaultServer(_port(google.url), mode)
+    google.write_token_file(tmp_path / "data" / "google-token.json")  # signed in
     try:
         rc, err, elapsed = _one_off(
             tmp_path, server.url + "calendar/v3/",
-            {"backend": "google", "timeout_seconds": TIMEOUT}, {}, ["sync"],
+            {"backend": "google", "timeout_seconds": TIMEOUT},
+            {"SYNCSVC_TEST_GOOGLE_TOKEN_URI": google.token_uri}, ["sync"],
         )  # fmt: skip
     finally:
         server.close()
@@ -479,7 +483,8 @@ def test_daemon_google_backs_off_and_catches_up(
     server = FaultServer(_port(google.url), "pass")
     clock = FixedClock(datetime(2026, 11, 30, 6, 0, tzinfo=BERLIN))
     app = _daemon_app(tmp_path, {"backend": "google", "timeout_seconds": 1}, clock)
-    service = build_service("calendar", "v3", None, 1, api_endpoint=server.url + "calendar/v3/")
+    service = google.service("calendar", "v3", timeout=1, config=app.config,
+                             api_endpoint=server.url + "calendar/v3/")  # fmt: skip
     app._calendar = GoogleCalendar(service, sleep=lambda s: None)
     backend = GoogleBackend(google)
     try:

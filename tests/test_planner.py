@@ -255,6 +255,19 @@ def test_after_todays_window_planning_starts_tomorrow() -> None:
     )
 
 
+def not_free(store: Store, day: date) -> set[int]:
+    """Who the planner may not call on ``day``, as the docs define it: people with an open
+    call, and people not reached (no answer, missed) less than RETRY_AFTER_DAYS ago, whose
+    retry waits. Everyone else is free."""
+    rows = store.conn.execute("SELECT person_id, day, outcome FROM calls").fetchall()
+    fresh = (day - timedelta(days=planner.RETRY_AFTER_DAYS)).isoformat()
+    return {
+        person
+        for person, when, outcome in rows
+        if outcome == "planned" or (outcome in ("no_answer", "missed") and when > fresh)
+    }
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     n_people=st.integers(min_value=0, max_value=12),
@@ -272,7 +285,10 @@ def test_invariants_hold_whatever_happens(n_people: int, per_day: int, outcomes:
     for outcome in outcomes:
         while not planner.is_planning_day(cfg, day):
             day += timedelta(days=1)
+        free = n_people - len(not_free(store, day))
         todays = plan(store, cfg, day)
+        # the promise: per_day calls whenever that many people are free
+        assert len(todays) == min(per_day, free), day
         assert len(todays) <= per_day
         assert len({c.person_id for c in todays}) == len(todays)
         if outcome != "planned":

@@ -50,38 +50,80 @@ def last(unit: dict[str, dict[str, list[str]]], section: str, key: str) -> str:
     return values[-1]
 
 
-REQUIRED_SERVICE = {
-    "Type": "notify",
-    "ExecStart": "%h/.local/bin/syncsvc run",
-    "Restart": "on-failure",
-    "RestartSec": "30",
-    "WatchdogSec": "120",
-    "TimeoutStopSec": "10",
-    "NotifyAccess": "main",
-    "NoNewPrivileges": "yes",
-    "PrivateTmp": "yes",
-    "ProtectSystem": "strict",
-    "ProtectHome": "read-only",
-    "ReadWritePaths": "%h/.local/share/syncsvc %h/.config/syncsvc",
-    "ProtectKernelTunables": "yes",
-    "ProtectKernelModules": "yes",
-    "ProtectControlGroups": "yes",
-    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
-    "RestrictNamespaces": "yes",
-    "LockPersonality": "yes",
-    "MemoryDenyWriteExecute": "yes",
-    "RestrictRealtime": "yes",
-    "SystemCallArchitectures": "native",
-    "UMask": "0077",
-    # Without a user namespace an unprivileged user manager silently skips ProtectSystem=,
-    # ProtectHome=, PrivateTmp=, ReadWritePaths= ... (systemd.exec(5), "Sandboxing").
-    "PrivateUsers": "yes",
-}
+def test_exec_start_runs_the_daemon(unit: dict[str, dict[str, list[str]]]) -> None:
+    """ExecStart= is a command line the CLI parses as the daemon (``run``), at the path
+    ``pipx``/``pip --user`` install to (the comment above it says to adjust it)."""
+    from syncsvc import cli
+
+    exe, *args = last(unit, "Service", "ExecStart").split()
+    assert exe == "%h/.local/bin/syncsvc"
+    parsed = cli.build_parser().parse_args(args)
+    assert parsed.command is cli.cmd_run
 
 
-@pytest.mark.parametrize(("key", "value"), sorted(REQUIRED_SERVICE.items()))
-def test_service_settings(unit: dict[str, dict[str, list[str]]], key: str, value: str) -> None:
-    assert last(unit, "Service", key) == value
+def test_notify_type_is_what_the_daemon_speaks(unit: dict[str, dict[str, list[str]]]) -> None:
+    """Type=notify: systemd waits for READY=1, which the daemon itself (the main process)
+    sends, so NotifyAccess must let the main process through; a watchdog needs it too."""
+    assert last(unit, "Service", "Type") == "notify"
+    assert last(unit, "Service", "NotifyAccess") in ("main", "all")
+    daemon_source = (UNIT.parents[1] / "syncsvc" / "daemon.py").read_text()
+    assert "READY=1" in daemon_source and "WATCHDOG=1" in daemon_source
+
+
+def _rw_paths(unit: dict[str, dict[str, list[str]]], home: Path) -> list[Path]:
+    return [
+        Path(p.replace("%h", str(home)))
+        for value in unit["Service"].get("ReadWritePaths", [])
+        for p in value.split()
+    ]
+
+
+def test_the_sandbox_lets_syncsvc_write_where_it_writes(
+    unit: dict[str, dict[str, list[str]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the home read-only and the system strict, the daemon can still write its data
+    dir and config dir (their defaults under $HOME, XDG variables unset as under systemd)."""
+    from syncsvc import paths
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    assert last(unit, "Service", "ProtectHome") in ("read-only", "tmpfs", "yes")
+    assert last(unit, "Service", "ProtectSystem") == "strict"
+    writable = _rw_paths(unit, home)
+    for needed in (paths.default_data_dir(), paths.default_config_path().parent):
+        assert any(needed == w or w in needed.parents for w in writable), needed
+    # ... and ExecStartPre creates them (ReadWritePaths= on a missing path fails the start)
+    pre = last(unit, "Service", "ExecStartPre").replace("%h", str(home)).split()
+    for w in writable:
+        assert str(w) in pre
+
+
+def test_the_sandbox_is_in_force_for_a_user_manager(
+    unit: dict[str, dict[str, list[str]]],
+) -> None:
+    """An unprivileged user manager silently skips ProtectSystem=, ProtectHome=, PrivateTmp=,
+    ReadWritePaths= ... unless the unit runs in a user namespace (systemd.exec(5),
+    "Sandboxing"): PrivateUsers=yes is what makes the rest real."""
+    assert last(unit, "Service", "PrivateUsers") == "yes"
+
+
+def test_network_families_cover_every_backend(unit: dict[str, dict[str, list[str]]]) -> None:
+    """CalDAV and Google need IPv4/IPv6; the notify socket and password commands AF_UNIX."""
+    families = set(last(unit, "Service", "RestrictAddressFamilies").split())
+    assert {"AF_UNIX", "AF_INET", "AF_INET6"} <= families
+    assert not any(f.startswith("~") for f in families)
+
+
+def test_files_are_private_and_a_crash_restarts(unit: dict[str, dict[str, list[str]]]) -> None:
+    """Tokens and the store must not be world-readable even if a write forgot its mode; a
+    crash (watchdog timeout included) restarts the daemon, but not in a tight loop, and a
+    stop does not outlast the daemon's own SIGTERM handling."""
+    assert int(last(unit, "Service", "UMask"), 8) & 0o077 == 0o077
+    assert last(unit, "Service", "Restart") in ("on-failure", "on-abnormal", "always")
+    assert int(last(unit, "Service", "RestartSec")) >= 10
+    assert 5 <= int(last(unit, "Service", "TimeoutStopSec")) <= 90
 
 
 def test_sections_and_install(unit: dict[str, dict[str, list[str]]]) -> None:

@@ -779,8 +779,12 @@ def test_a_temp_file_left_by_a_killed_write_is_removed_once_stale(tmp_path: Path
     foreign = folder / ".other.tmp"
     for path in (stale, fresh, foreign):
         path.write_text("half an event")
-    old = time.time() - STALE_TEMP_SECONDS - 60
+    # both ages set from this process's clock: the kernel's file times need not agree with
+    # it (faketime, a clock step), and "fresh" must be fresh by the clock the product reads
+    now = time.time()
+    old = now - STALE_TEMP_SECONDS - 60
     os.utime(stale, (old, old))
+    os.utime(fresh, (now, now))
     os.utime(foreign, (old, old))
     VdirCalendar(folder).changes(None, {})
     assert not stale.exists()

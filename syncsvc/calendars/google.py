@@ -7,9 +7,13 @@ repeated insert answers 409 and never makes a second event. syncsvc's events car
 Read-back uses Google's incremental sync: a full listing (filtered server-side by the private
 ``syncsvc=1`` tag, deleted events included) hands out ``nextSyncToken`` on its last page; later
 calls send only ``syncToken`` (no other filter is allowed with it) and cost one request when
-nothing changed. 410 Gone means the token expired: a full listing again. Entries from an
-incremental listing are filtered client-side; a cancelled entry is only guaranteed to carry its
-id, so deleted uids are found through the ids of the ``known`` uids.
+nothing changed. Google does not document whether a filtered listing gets a sync token; when it
+does not, the full listing is repeated once without the filter (syncsvc's events are picked out
+here by their tag), which ends in a token, so a quiet poll still costs one request. Never
+``singleEvents`` or ``orderBy`` on these listings: Google gives no sync token to those.
+410 Gone means the token expired: a full listing again. Entries from an incremental listing
+are filtered client-side; a cancelled entry is only guaranteed to carry its id, so deleted uids
+are found through the ids of the ``known`` uids.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncsvc.calendars.base import Calendar, CallEvent, Changes, RemoteEvent
-from syncsvc.errors import BackendError, ConflictError, TokenExpiredError
+from syncsvc.errors import BackendError, ConflictError, NotFoundError, TokenExpiredError
 from syncsvc.google_api import build_service, execute, execute_raw, map_http_error
 from syncsvc.google_auth import load_credentials
 from syncsvc.text import description_html, html_to_text
@@ -203,8 +207,28 @@ class GoogleCalendar(Calendar):
                 raise ConflictError(
                     f"{what}: changed in Google Calendar since syncsvc last read it"
                 ) from None
+            if e.resp.status in (403, 404, 410) and self._deleted(body["id"], what):
+                # Google answers 403 forbidden to an update of an event the person deleted
+                # (it stays as "cancelled"): that is their deletion, not a sign-in problem
+                raise NotFoundError(
+                    f"{what}: deleted in Google Calendar", status=e.resp.status
+                ) from None
             raise map_http_error(e, what) from None
         return str(updated["etag"])
+
+    def _deleted(self, eid: str, what: str) -> bool:
+        """Whether event ``eid`` is deleted (cancelled, or gone) - asked after an update was
+        refused, so a refusal for another reason (no permission) still says so."""
+        from googleapiclient.errors import HttpError
+
+        try:
+            request = self._events.get(calendarId=self.calendar_id, eventId=eid)
+            current = self._run_raw(request, what)
+        except HttpError as e:
+            if e.resp.status in (404, 410):
+                return True
+            raise map_http_error(e, what) from None
+        return current.get("status") == "cancelled"
 
     def delete(self, uid: str, etag: str | None) -> None:
         from googleapiclient.errors import HttpError
@@ -287,6 +311,14 @@ class GoogleCalendar(Calendar):
             privateExtendedProperty=f"{TAG_KEY}={TAG_VALUE}",
             maxResults=PAGE_SIZE,
         )
+        if next_token is None:
+            # Whether Google gives a sync token to a privateExtendedProperty-filtered listing
+            # is not documented. Without one, every poll would be a full listing: list once
+            # more without the filter (that listing does end in a token) and filter here, so
+            # a quiet poll still costs one syncToken request.
+            items, next_token = self._list(
+                "Google Calendar: list events", showDeleted=True, maxResults=PAGE_SIZE
+            )
         out = Changes(token=next_token)
         alive: set[str] = set()
         for item in items:
