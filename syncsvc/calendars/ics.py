@@ -150,11 +150,11 @@ def _from_ical(data: bytes | str, etag: str) -> RemoteEvent | None:
     call_id = _text(vevent.get(CALL_PROPERTY)) or _call_id_from_uid(uid)
     if not call_id or not uid:
         return None
-    raw_start = _decoded(vevent, "DTSTART")
+    raw_start = decoded(vevent, "DTSTART")
     start = _as_datetime(raw_start)
-    end = _as_datetime(_decoded(vevent, "DTEND"))
+    end = _as_datetime(decoded(vevent, "DTEND"))
     if end is None and start is not None:
-        duration = _decoded(vevent, "DURATION")
+        duration = decoded(vevent, "DURATION")
         if isinstance(duration, timedelta):
             end = start + duration
         elif not isinstance(raw_start, datetime):
@@ -208,9 +208,10 @@ def _text(value: Any) -> str:
     return unescape_backslash(str(value))
 
 
-def _decoded(vevent: Component, name: str) -> Any:
+def decoded(component: Component, name: str) -> Any:
+    """A property's decoded value (the first if repeated), or None if absent or unreadable."""
     try:
-        value = vevent.decoded(name)
+        value = component.decoded(name)
     except Exception:
         return None
     if isinstance(value, list):

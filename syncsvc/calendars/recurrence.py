@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 from icalendar import Component
 
+from syncsvc.calendars.ics import decoded
+
 #: a guard against a rule like FREQ=SECONDLY since 1970: at most this many instances per series
 MAX_INSTANCES = 100_000
 
@@ -44,7 +46,7 @@ def occurrences(calendar: Component, start: datetime, end: datetime) -> list[Occ
     for components in series.values():
         masters = [c for c in components if c.get("RECURRENCE-ID") is None]
         modified = [c for c in components if c.get("RECURRENCE-ID") is not None]
-        replaced = {_key(_value(c, "RECURRENCE-ID"), floating) for c in modified}
+        replaced = {_key(decoded(c, "RECURRENCE-ID"), floating) for c in modified}
         for master in masters:
             for occurrence in _instances(master, start, end, floating):
                 if _key(occurrence.start, floating) not in replaced:
@@ -128,15 +130,15 @@ def _until(rule: Any, anchor: datetime, floating: tzinfo) -> datetime | None:
 
 def _single(component: Component, floating: tzinfo) -> Occurrence | None:
     """The component's own start and end (DTEND, else DURATION, else RFC 5545's default)."""
-    raw_start = _value(component, "DTSTART")
+    raw_start = decoded(component, "DTSTART")
     if raw_start is None:
         return None
     start = _aware(raw_start, floating)
-    raw_end = _value(component, "DTEND")
+    raw_end = decoded(component, "DTEND")
     if raw_end is not None:
         end = _aware(raw_end, floating)
     else:
-        duration = _value(component, "DURATION")
+        duration = decoded(component, "DURATION")
         if isinstance(duration, timedelta):
             end = _plus(start, duration)
         elif isinstance(start, datetime):
@@ -165,16 +167,6 @@ def _floating_zone(calendar: Component) -> tzinfo:
         except (ValueError, KeyError, OSError):
             pass
     return UTC
-
-
-def _value(component: Component, name: str) -> Any:
-    try:
-        value = component.decoded(name)
-    except Exception:
-        return None
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return value
 
 
 def _as_list(value: Any) -> list[Any]:
