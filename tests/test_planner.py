@@ -255,16 +255,21 @@ def test_after_todays_window_planning_starts_tomorrow() -> None:
     )
 
 
-def not_free(store: Store, day: date) -> set[int]:
+def not_free(store: Store, cfg: config_mod.CallsConfig, day: date) -> set[int]:
     """Who the planner may not call on ``day``, as the docs define it: people with an open
-    call, and people not reached (no answer, missed) less than RETRY_AFTER_DAYS ago, whose
-    retry waits. Everyone else is free."""
-    rows = store.conn.execute("SELECT person_id, day, outcome FROM calls").fetchall()
-    fresh = (day - timedelta(days=planner.RETRY_AFTER_DAYS)).isoformat()
+    call, and people not reached (no answer, missed) whose retry waits: a first no-answer
+    fewer than ``retry_after_days[0]`` planning days ago, a retry's no-answer fewer than the
+    next number. Everyone else is free (for a retry or the rotation)."""
+    rows = store.conn.execute("SELECT person_id, day, outcome, kind FROM calls").fetchall()
+    cutoffs = [c.isoformat() for c in planner.retry_cutoffs(cfg, day)]
     return {
         person
-        for person, when, outcome in rows
-        if outcome == "planned" or (outcome in ("no_answer", "missed") and when > fresh)
+        for person, when, outcome, kind in rows
+        if outcome == "planned"
+        or (
+            outcome in ("no_answer", "missed")
+            and when > cutoffs[min(1 if kind == "retry" else 0, len(cutoffs) - 1)]
+        )
     }
 
 
@@ -285,7 +290,7 @@ def test_invariants_hold_whatever_happens(n_people: int, per_day: int, outcomes:
     for outcome in outcomes:
         while not planner.is_planning_day(cfg, day):
             day += timedelta(days=1)
-        free = n_people - len(not_free(store, day))
+        free = n_people - len(not_free(store, cfg, day))
         todays = plan(store, cfg, day)
         # the promise: per_day calls whenever that many people are free
         assert len(todays) == min(per_day, free), day

@@ -193,8 +193,8 @@ class GoogleCalendar(Calendar):
         eid = event_id(event.uid)
         what = f"Google Calendar: update event {event.uid}"
         current = self._run(self._events.get(calendarId=self.calendar_id, eventId=eid), what)
-        if current.get("status") == "cancelled":
-            raise ConflictError(f"{what}: deleted in Google Calendar since syncsvc last read it")
+        if current.get("status") == "cancelled":  # the person deleted it: theirs to decide
+            raise NotFoundError(f"{what}: deleted in Google Calendar")
         # the whole resource goes back (events.update replaces it), with only our fields
         # changed; If-Match makes sure it is the version we last read
         body = rewritten_body(current, event)
