@@ -589,14 +589,20 @@ def cmd_updates(ctx: Ctx, args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------- report
 def cmd_report(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import report as report_mod
+    from syncsvc.paths import is_stdout
 
     data = report_mod.collect(ctx.app)
     written = report_mod.write_html(data, args.html_path) if args.html_path else None
     if args.json:
         emit_json({**data, "html": str(written) if written else None})
         return
-    print(report_mod.render_text(data))
-    if written:
+    # the page itself went to stdout: the summary goes beside it, not into it
+    page_on_stdout = args.html_path is not None and (
+        args.html_path == "-" or is_stdout(os.path.expanduser(args.html_path))
+    )
+    out = sys.stderr if page_on_stdout else sys.stdout
+    print(report_mod.render_text(data), file=out)
+    if written and not page_on_stdout:
         print(f"\nHTML report written to {written} (open it in any browser).")
 
 
