@@ -78,3 +78,27 @@ def test_the_html_report_to_stdout_goes_there_and_the_summary_to_stderr(tmp_path
     assert result.exit_code == 0
     assert result.stdout.startswith("<!DOCTYPE html>")
     assert "Progress report" in result.stderr
+
+
+# --------------------------------------------------------------------- extreme dates
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["plan", "--days", "100000"], "--days 100000 is out of range; plan 1 to 60 days"),
+        (["plan", "--days", "0"], "--days 0 is out of range"),
+        (["plan", "--date", "9999-12-31"], "--date 9999-12-31 is out of range"),
+        (["plan", "--date", "9999-12-31", "--dry-run"], "out of range"),
+        (["calls", "--since", "0001-01-01"], "--since 0001-01-01 is out of range"),
+        (["calls", "--since", "9999-12-31"], "--since 9999-12-31 is out of range"),
+        (["plan", "--date", "2000-01-01"], "is in the past"),  # still refused as before
+    ],
+)
+def test_extreme_dates_and_days_are_one_line_usage_errors(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    base = cli_config(tmp_path)
+    assert run_cli([*base, "add", "Ann Example"]).exit_code == 0
+    result = run_cli([*base, *args])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 1
+    assert needle in result.stderr and "internal error" not in result.stderr
