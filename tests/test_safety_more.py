@@ -9,15 +9,28 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from syncsvc import report
 from syncsvc.app import App
+from syncsvc.clock import FixedClock
 from syncsvc.errors import InputError
+from syncsvc.store import calls as calls_db
 from tests.cli_helper import run_cli
-from tests.conftest import add_people
+from tests.conftest import BERLIN, add_people
+from tests.google_fake import google_fake_fixture
+from tests.graph_fake import graph_fake_fixture
+from tests.radicale_server import radicale_fixture
+from tests.test_flow import Backend, backend
+
+__all__ = ["backend"]  # the fixture, on every backend
+
+radicale = radicale_fixture("module")
+google = google_fake_fixture()
+graph = graph_fake_fixture()
 
 
 @pytest.fixture
@@ -102,3 +115,60 @@ def test_extreme_dates_and_days_are_one_line_usage_errors(
     assert result.exit_code == 2, result.output
     assert result.stdout == "" and len(result.stderr.splitlines()) == 1
     assert needle in result.stderr and "internal error" not in result.stderr
+
+
+# --------------------------------------------------------------------- adoption, every backend
+FRIDAY = date(2026, 11, 27)
+
+
+def lose_the_store(app: App) -> None:
+    """The store is gone (deleted, damaged and moved aside); tokens and the calendar stay."""
+    app.close()
+    for file in app.config.data_dir.glob("syncsvc.db*"):
+        file.unlink()
+
+
+def test_a_new_store_adopts_on_every_backend_and_reads_the_note(
+    backend: Backend, clock: FixedClock
+) -> None:
+    old = backend.make_app(calls={"per_day": 3})
+    add_people(old, 6)
+    planned = old.plan()
+    assert len(planned) == 3
+    backend.phone.write(planned[0].id, "done\nlovely talk about grid storage")
+    lose_the_store(old)
+
+    new = backend.make_app(calls={"per_day": 3})
+    add_people(new, 6)
+    again = new.plan()
+    assert sorted(c.id for c in again) == sorted(c.id for c in planned)  # no second set
+    assert backend.phone.call_ids() == sorted(c.id for c in planned)
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN))
+    new.sync()
+    got = calls_db.get(new.store.conn, planned[0].id)
+    assert got is not None and got.outcome == "done"
+    assert got.notes == "done\nlovely talk about grid storage"
+    assert got.person_name == planned[0].person_name  # matched by name, not added again
+
+
+def test_events_of_two_installations_are_not_adopted_and_the_prefixes_named(
+    backend: Backend, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = backend.make_app(calls={"per_day": 2})
+    add_people(first, 6)
+    ours = first.plan()
+    lose_the_store(first)
+    second = backend.make_app(calls={"per_day": 2})  # adopts, then plans Monday anew
+    add_people(second, 6)
+    second.plan()
+    later = second.plan(date(2026, 11, 30))
+    lose_the_store(second)
+    prefixes = sorted({c.id.split("-")[0] for c in [*ours, *later]})
+    assert len(prefixes) == 2
+
+    third = backend.make_app(calls={"per_day": 2})
+    add_people(third, 6)
+    with caplog.at_level("WARNING", logger="syncsvc"):
+        mine = third.plan()
+    assert f"2 installations ({', '.join(prefixes)})" in caplog.text
+    assert all(c.id.split("-")[0] not in prefixes for c in mine)  # nothing taken
