@@ -488,9 +488,15 @@ def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
         return
     for read in report.calls:  # what was understood of each note, and what was not
         print(read.line())
+    # one bad event file never stops the rest: each was named on stderr by the backend's log
+    # line ("calendar file X skipped: why"); the summary counts them
+    skipped = (
+        f" {len(report.problems)} bad event files skipped (named above)." if report.problems else ""
+    )
     print(
         f"Synced: {report.written} events written, {report.changed} changed, "
         f"{len(report.applied)} with new notes, {report.deleted} deleted, {report.missed} missed."
+        + skipped
     )
 
 

@@ -5,12 +5,14 @@ real device node is touched."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,3 +174,75 @@ def test_events_of_two_installations_are_not_adopted_and_the_prefixes_named(
         mine = third.plan()
     assert f"2 installations ({', '.join(prefixes)})" in caplog.text
     assert all(c.id.split("-")[0] not in prefixes for c in mine)  # nothing taken
+
+
+# --------------------------------------------------------------------- bad files reported
+def hostile_folder(tmp_path: Path) -> tuple[list[str], Path]:
+    """A config whose calendar folder has syncsvc's events and, among them, a FIFO, a symlink
+    to a (valid) calendar file elsewhere and a sparse file over the size cap."""
+    base = cli_config(tmp_path)
+    folder = tmp_path / "calendar"
+    cfg = Path(base[1])
+    cfg.write_text(cfg.read_text() + f'[calendar]\npath = "{folder}"\n')
+    assert run_cli([*base, "add", "Ann Example"]).exit_code == 0
+    assert run_cli([*base, "add", "Bo Example"]).exit_code == 0
+    assert run_cli([*base, "plan", "--days", "2"]).exit_code == 0
+    assert run_cli([*base, "sync"]).exit_code == 0
+    ours = sorted(folder.glob("*.ics"))
+    assert ours
+    os.mkfifo(folder / "trap.ics")
+    elsewhere = tmp_path / "elsewhere.ics"
+    elsewhere.write_bytes(ours[0].read_bytes())
+    (folder / "link.ics").symlink_to(elsewhere)
+    with (folder / "huge.ics").open("wb") as f:
+        f.truncate(vdir_cap() + 1)  # sparse: nothing is really written
+    return base, folder
+
+
+def vdir_cap() -> int:
+    from syncsvc.calendars.vdir import MAX_EVENT_BYTES
+
+    return MAX_EVENT_BYTES
+
+
+def in_thread(args: list[str]) -> Any:
+    """run_cli in a thread, so a hang fails the test instead of stopping the suite."""
+    box: list[Any] = []
+    worker = threading.Thread(target=lambda: box.append(run_cli(args)), daemon=True)
+    worker.start()
+    worker.join(20)
+    assert box, f"{args} hung"
+    return box[0]
+
+
+def test_sync_names_each_skipped_event_file_and_goes_on(tmp_path: Path) -> None:
+    base, folder = hostile_folder(tmp_path)
+    result = in_thread([*base, "sync"])
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert len(skipped) == 3, result.stderr
+    assert any(f"{folder / 'trap.ics'} skipped: not a regular file" in s for s in skipped)
+    assert any(f"{folder / 'link.ics'} skipped: a symlink, not followed" in s for s in skipped)
+    assert any(f"{folder / 'huge.ics'} skipped: larger than" in s for s in skipped)
+    assert "3 bad event files skipped" in result.stdout
+    data = json.loads(in_thread([*base, "sync", "--json"]).stdout)
+    assert sorted(Path(p.split(": ")[0]).name for p in data["problems"]) == [
+        "huge.ics",
+        "link.ics",
+        "trap.ics",
+    ]
+
+
+def test_doctor_lists_symlinks_fifos_and_oversized_event_files_without_hanging(
+    tmp_path: Path,
+) -> None:
+    base, folder = hostile_folder(tmp_path)
+    result = in_thread([*base, "doctor", "--json"])
+    details = [c["detail"] for c in json.loads(result.stdout) if not c["ok"]]
+    for name, why in (
+        ("trap.ics", "not a regular file"),
+        ("link.ics", "a symlink, not followed"),
+        ("huge.ics", "larger than"),
+    ):
+        assert any(d.startswith(f"{folder / name}: {why}") for d in details), details
+    assert result.exit_code == 1
