@@ -195,6 +195,9 @@ def private_output(path: str | Path, what: str) -> Iterator[IO[str]]:
         sys.stdout.flush()
         return
     flags = os.O_WRONLY | (0 if stat.S_ISLNK(st.st_mode) else os.O_NOFOLLOW)
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.stat(target).st_mode):  # /dev/stderr redirected to a log: append
+            flags |= os.O_APPEND
     try:
         fd = os.open(target, flags)
     except OSError as e:
