@@ -7,8 +7,15 @@ each event of ours in the folder becomes a call again: the same call id (its UID
 the person matched by exact name from the event's title (``Call {name}``) or added under that
 name, the event's day and times; the notes in it are then read by the normal read-back.
 
-Only the vdir backend adopts: a local folder is this person's own. A CalDAV or Google calendar
-may be shared with another installation, whose events are not ours to take (docs/RELIABILITY.md).
+Every backend adopts, through the Calendar interface alone (``changes(None, {})`` lists
+syncsvc's events everywhere). The safety rule: only a store with no call at all adopts, and only
+events whose call id is in the planner's format (``{install}-{YYYYMMDD}-{person}``). A calendar
+whose events carry more than one install prefix may be shared with another installation (a
+colleague's syncsvc writing into the same Google or CalDAV calendar, or a folder vdirsyncer
+syncs with one): whose events are ours cannot be told, and taking another person's contacts and
+notes into this store would be worse than planning anew — so nothing is adopted and one warning
+names the prefixes (docs/RELIABILITY.md). A store lost twice (events of two generations of this
+person's own installs) meets the same refusal and plans anew.
 """
 
 from __future__ import annotations
@@ -37,11 +44,25 @@ CALL_ID = re.compile(r"[0-9a-f]{8}-[0-9]{8}-[0-9]+")
 
 
 def adopt_if_fresh(store: Store, calendar: Calendar, config: Config, now: datetime) -> int:
-    """Adopt the folder's syncsvc events when the store has no call yet; how many."""
-    if not calendar.key.startswith("vdir:") or calls_db.any_call(store.conn):
+    """Adopt the calendar's syncsvc events when the store has no call yet; how many."""
+    if calls_db.any_call(store.conn):
         return 0
-    events = sorted(calendar.changes(None, {}).changed, key=lambda e: (e.start is None, e.start))
+    listed = calendar.changes(None, {}).changed
+    events = sorted(
+        (e for e in listed if e.start is not None and CALL_ID.fullmatch(e.call_id)),
+        key=lambda e: (e.start is None, e.start),
+    )
     if not events:
+        return 0
+    prefixes = sorted({install_of(e.call_id) for e in events})
+    if len(prefixes) > 1:
+        log.warning(
+            "a new store: %s holds syncsvc events of %d installations (%s), perhaps a calendar "
+            "shared with someone else's syncsvc; none adopted, new calls are planned",
+            calendar.key,
+            len(prefixes),
+            ", ".join(prefixes),
+        )
         return 0
     adopted = 0
     with store.tx() as conn:
@@ -54,6 +75,11 @@ def adopt_if_fresh(store: Store, calendar: Calendar, config: Config, now: dateti
             calendar.key,
         )
     return adopted
+
+
+def install_of(call_id: str) -> str:
+    """The installation prefix of a planner's call id (``{install}-{YYYYMMDD}-{person}``)."""
+    return call_id.split("-", 1)[0]
 
 
 def _adopt(

@@ -167,23 +167,36 @@ def stream_json_list(items: Iterable[dict[str, Any]]) -> None:
     out.flush()
 
 
+# what a day on the command line may be: dates far outside it are typos (or probes) that would
+# otherwise reach date arithmetic and end as an internal error (OverflowError)
+EARLIEST_DAY_ISO = "1900-01-01"
+HORIZON_DAYS = 3653  # ten years ahead of today
+MAX_PLAN_DAYS = 60  # `plan --days`: two months of planning days at most
+
+
 def parse_day(ctx: Ctx, value: str | None, option: str) -> date | None:
-    """A day on the command line: ISO, or the words notes take ("friday", "next week")."""
+    """A day on the command line: ISO, or the words notes take ("friday", "next week"), between
+    1900 and ten years from today (else a one-line usage error)."""
     if value is None:
         return None
-    from datetime import date  # not before a command needs it (start-up time)
+    from datetime import date, timedelta  # not before a command needs it (start-up time)
 
     try:
-        return date.fromisoformat(value)
+        day: date | None = date.fromisoformat(value)
     except ValueError:
-        pass
-    from syncsvc.notes import parse_day as day_in_words
+        from syncsvc.notes import parse_day as day_in_words
 
-    day = day_in_words(value, ctx.app.today())
+        day = day_in_words(value, ctx.app.today())
     if day is None:
         raise UsageError(
             f"{option} {value!r} is not a date; use YYYY-MM-DD, today, tomorrow, a weekday "
             "or e.g. 'next week'"
+        )
+    latest = ctx.app.today() + timedelta(days=HORIZON_DAYS)
+    if not date.fromisoformat(EARLIEST_DAY_ISO) <= day <= latest:
+        raise UsageError(
+            f"{option} {day.isoformat()} is out of range; "
+            f"use a day from {EARLIEST_DAY_ISO} to {latest.isoformat()}"
         )
     return day
 
@@ -440,6 +453,8 @@ def cmd_plan(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
     app = ctx.app
+    if not 1 <= args.days <= MAX_PLAN_DAYS:
+        raise UsageError(f"--days {args.days} is out of range; plan 1 to {MAX_PLAN_DAYS} days")
     first = parse_day(ctx, args.day, "--date")
     if first is not None and first < app.today():
         raise UsageError(f"--date {first.isoformat()} is in the past; plan today or later")
@@ -473,9 +488,15 @@ def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
         return
     for read in report.calls:  # what was understood of each note, and what was not
         print(read.line())
+    # one bad event file never stops the rest: each was named on stderr by the backend's log
+    # line ("calendar file X skipped: why"); the summary counts them
+    skipped = (
+        f" {len(report.problems)} bad event files skipped (named above)." if report.problems else ""
+    )
     print(
         f"Synced: {report.written} events written, {report.changed} changed, "
         f"{len(report.applied)} with new notes, {report.deleted} deleted, {report.missed} missed."
+        + skipped
     )
 
 
@@ -589,14 +610,20 @@ def cmd_updates(ctx: Ctx, args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------- report
 def cmd_report(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import report as report_mod
+    from syncsvc.paths import is_stdout
 
     data = report_mod.collect(ctx.app)
     written = report_mod.write_html(data, args.html_path) if args.html_path else None
     if args.json:
         emit_json({**data, "html": str(written) if written else None})
         return
-    print(report_mod.render_text(data))
-    if written:
+    # the page itself went to stdout: the summary goes beside it, not into it
+    page_on_stdout = args.html_path is not None and (
+        args.html_path == "-" or is_stdout(os.path.expanduser(args.html_path))
+    )
+    out = sys.stderr if page_on_stdout else sys.stdout
+    print(report_mod.render_text(data), file=out)
+    if written and not page_on_stdout:
         print(f"\nHTML report written to {written} (open it in any browser).")
 
 
@@ -865,7 +892,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="First day to plan (also: today, tomorrow, friday, 'next week'; not in the past).",
     )
     p.add_argument(
-        "--days", type=int, default=1, metavar="N", help="How many planning days (default: 1)."
+        "--days",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"How many planning days, 1 to {MAX_PLAN_DAYS} (default: 1).",
     )
     p.add_argument(
         "--dry-run", action="store_true", help="Show what would be planned; change nothing."

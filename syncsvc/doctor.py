@@ -192,15 +192,30 @@ def _vdir_problems(path: Path, data_dir: Path) -> list[Check]:
         out.append(
             Check(name, False, f"{path} is read-only: syncsvc cannot write calls; chmod u+w {path}")
         )
+    from syncsvc.calendars.vdir import BadFile, VdirCalendar
+
     bad: list[str] = []
-    for file in sorted(path.glob("*.ics")):
-        try:
-            head = file.read_bytes()[:4096]
-        except OSError as e:
-            bad.append(f"{file}: cannot be read ({e.strerror}); check its owner and mode")
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as e:
+        return [*out, Check(name, False, f"{path} cannot be listed ({e.strerror})")]
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.name.endswith(".ics"):
             continue
-        if b"BEGIN:VCALENDAR" not in head.upper():
-            bad.append(f"{file}: not an iCalendar file; move it out of the calendar folder")
+        if entry.is_dir(follow_symlinks=False):
+            continue
+        # the backend's own reading: a symlink is not followed, a FIFO never waited on, at
+        # most MAX_EVENT_BYTES read — doctor must not hang where sync would not
+        try:
+            data, _ = VdirCalendar._read(entry.path)
+        except BadFile as e:
+            if e.transient:
+                continue
+            hint = "check its owner and mode" if "cannot be read" in str(e) else "move it away"
+            bad.append(f"{entry.path}: {e}; skipped by sync, {hint}")
+            continue
+        if b"BEGIN:VCALENDAR" not in data[:4096].upper():
+            bad.append(f"{entry.path}: not an iCalendar file; move it out of the calendar folder")
     for line in bad[:MAX_FILE_PROBLEMS]:
         out.append(Check(name, False, line))
     if len(bad) > MAX_FILE_PROBLEMS:

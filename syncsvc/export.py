@@ -21,18 +21,14 @@ go on writing meanwhile).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from syncsvc.errors import InputError, UsageError
-from syncsvc.paths import private_file_writer
+from syncsvc.errors import UsageError
+from syncsvc.paths import private_output
 from syncsvc.store import snapshot
 
 FORMAT = "syncsvc-export"
@@ -198,44 +194,13 @@ def vcard_of(person: dict[str, Any], install_id: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- writing
-@contextlib.contextmanager
-def _private_output(path: str) -> Iterator[IO[str]]:
-    if path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise UsageError(f"{target} is a folder; name the export file")
-    if not target.parent.is_dir():
-        raise InputError(f"{target.parent}: no such folder")
-    if target.exists() and not target.is_file():
-        # /dev/stdout, a named pipe, a terminal: written into, never renamed over (a rename
-        # would replace the device node or the FIFO with a regular file)
-        try:
-            stream = target.open("w", encoding="utf-8", newline="")
-        except OSError as e:
-            raise InputError(f"{target}: cannot write the export ({e.strerror})") from None
-        with stream:
-            yield stream
-        return
-    with contextlib.ExitStack() as stack:
-        try:
-            out = stack.enter_context(
-                private_file_writer(target, "w", encoding="utf-8", newline="")
-            )
-        except OSError as e:
-            raise InputError(f"{target}: cannot write the export ({e.strerror})") from None
-        yield out
-
-
 def export(conn: snapshot.Connection, path: str, fmt: str) -> ExportResult:
     """Write the export; ``fmt`` is ``json`` or ``vcard``."""
     if fmt not in ("json", "vcard"):
         raise UsageError(f"unknown export format {fmt!r}; use --json or --vcard")
     data = snapshot_json(conn)
     result = ExportResult(people=len(data["people"]), calls=len(data["tables"]["calls"]))
-    with _private_output(path) as out:
+    with private_output(path, "the export") as out:
         if fmt == "json":
             json.dump(data, out, ensure_ascii=False, indent=1)
             out.write("\n")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from syncsvc.errors import ConfigError
+from syncsvc.errors import ConfigError, InputError, UsageError
 
 log = logging.getLogger("syncsvc")
 _warned: set[Path] = set()  # data dirs already warned about in this process
@@ -124,3 +126,81 @@ def private_file_writer(path: Path, mode: str = "wb", **open_args: Any) -> Itera
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+# the system's own links to an open file (``/dev/stdout`` -> ``/proc/self/fd/1``): the only
+# symbolic links a personal file is written through
+_SYSTEM_LINK_DIRS = ("/dev/", "/proc/")
+
+
+def is_stdout(fd_or_path: int | str) -> bool:
+    """Whether ``fd_or_path`` is the very file this process's stdout writes to (a path only
+    when it is not itself a regular file: ``/dev/stdout``, a pipe, a terminal)."""
+    try:
+        if isinstance(fd_or_path, str) and stat.S_ISREG(os.lstat(fd_or_path).st_mode):
+            return False
+        mine = os.fstat(sys.stdout.fileno())
+        theirs = os.fstat(fd_or_path) if isinstance(fd_or_path, int) else os.stat(fd_or_path)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        return False
+    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+@contextlib.contextmanager
+def private_output(path: str | Path, what: str) -> Iterator[IO[str]]:
+    """A text stream for a personal file the person named (an export, the HTML report).
+
+    - ``-``, or the file stdout already writes to (``/dev/stdout``): ``sys.stdout`` itself.
+    - a new or regular file: ``private_file_writer`` — mode 0600 from the start, atomic.
+    - a FIFO, a terminal, a device: opened and written into, never renamed over (a rename
+      would put a regular file where the pipe or device node was).
+    - a symbolic link: only the system's own (``/dev/stdout``, ``/dev/fd/N``) is followed; any
+      other is refused — a link planted in a shared folder must not redirect personal data.
+    ``what`` names the file in the one-line errors ("the export", "the report")."""
+    if str(path) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path).expanduser()
+    try:
+        st: os.stat_result | None = os.lstat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise InputError(f"{target}: cannot write {what} ({e.strerror})") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{target} is a folder; name the file for {what}")
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        if not str(target.absolute()).startswith(_SYSTEM_LINK_DIRS):
+            raise InputError(
+                f"{target} is a symbolic link; name the file itself for {what}, not a link to it"
+            )
+        if target.is_dir():
+            raise UsageError(f"{target} is a folder; name the file for {what}")
+    elif st is None or stat.S_ISREG(st.st_mode):
+        if not target.parent.is_dir():
+            raise InputError(f"{target.parent}: no such folder; cannot write {what}")
+        with contextlib.ExitStack() as stack:
+            try:
+                out = stack.enter_context(
+                    private_file_writer(target, "w", encoding="utf-8", newline="")
+                )
+            except OSError as e:
+                raise InputError(f"{target}: cannot write {what} ({e.strerror})") from None
+            yield out
+        return
+    # a pipe, a device, or the system's link to one: written into (no O_CREAT, no O_TRUNC)
+    if is_stdout(str(target)):
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    flags = os.O_WRONLY | (0 if stat.S_ISLNK(st.st_mode) else os.O_NOFOLLOW)
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.stat(target).st_mode):  # /dev/stderr redirected to a log: append
+            flags |= os.O_APPEND
+    try:
+        fd = os.open(target, flags)
+    except OSError as e:
+        raise InputError(f"{target}: cannot write {what} ({e.strerror})") from None
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+        yield stream

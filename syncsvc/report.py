@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncsvc import insight
 from syncsvc.errors import InputError
+from syncsvc.paths import private_output
 
 if TYPE_CHECKING:
     from syncsvc.app import App
@@ -546,9 +547,14 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def write_html(data: dict[str, Any], path: str | Path) -> Path:
+    """Write the page as a personal file (``paths.private_output``): 0600 and atomic for a
+    regular file, written into a pipe or ``/dev/stdout`` and never over it, never through a
+    symbolic link planted in its place."""
     path = Path(path).expanduser()
+    page = render_html(data)
     try:
-        path.write_text(render_html(data), encoding="utf-8")
+        with private_output(path, "the report") as out:
+            out.write(page)
     except OSError as err:
         raise InputError(f"{path}: cannot write the report ({err.strerror or err})") from err
     return path

@@ -82,6 +82,7 @@ class SyncReport:
     missed: int = 0
     applied: list[str] = field(default_factory=list)  # call ids whose notes were applied
     calls: list[CallRead] = field(default_factory=list)  # every call whose note was read
+    problems: list[str] = field(default_factory=list)  # "FILE: reason" for each file skipped
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -92,6 +93,7 @@ class SyncReport:
             "missed": self.missed,
             "applied": self.applied,
             "calls": [c.as_json() for c in self.calls],
+            "problems": self.problems,
         }
 
 
@@ -271,6 +273,7 @@ def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -
     known = guard_storage(store, calendar, config, now)
     changes = calendar.changes(store.token(calendar.key), known)
     refuse_mass_disappearance(calendar, known, changes.deleted)
+    report.problems = list(changes.problems)  # bad event files skipped: shown, not only logged
     receipts: list[_Receipt] = []
     cancelled: list[calls_db.Call] = []
     with store.tx():

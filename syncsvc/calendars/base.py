@@ -68,6 +68,9 @@ class Changes:
     changed: list[RemoteEvent] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)  # uids
     token: str | None = None  # pass back to the next changes() call
+    # "FILE: reason" for each event file skipped as unreadable or unsafe (a symlink, a FIFO, too
+    # large): the rest proceeded; ``sync`` shows these. Backends without files leave it empty.
+    problems: list[str] = field(default_factory=list)
 
 
 class Calendar(ABC):

@@ -194,6 +194,8 @@ class VdirCalendar(Calendar):
                 data, etag = self._read(entry.path)
             except BadFile as err:
                 self._report(Path(entry.path), err)
+                if not err.transient:
+                    result.problems.append(f"{entry.path}: {err}")
                 continue
             event = ics.from_ical(data, etag)
             if event is None:
