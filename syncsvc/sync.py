@@ -186,6 +186,8 @@ def _refresh(store: Store, calendar: Calendar, config: Config, now: datetime) ->
         event = build_event(conn, config, call)
         if event.description == written:
             continue
+        with store.tx() as conn:  # a crash after the write leaves the new text known as ours
+            calls_db.set_rewriting(conn, calendar.key, call_id, event.description)
         try:
             new_etag = calendar.update(event, etag)
         except (ConflictError, NotFoundError):
@@ -207,6 +209,7 @@ def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str)
             etag=etag,
             written=event.description,
         )
+        calls_db.settle_rewrite(conn, calendar.key, event.call_id, None)
 
 
 # ------------------------------------------------------------------------ the guard
@@ -345,6 +348,9 @@ def apply_remote(
     state = calls_db.event_state(conn, calendar, call.id)
     written = state.written if state else None
     old_receipt = state.receipt if state else None
+    if state is not None and state.rewriting is not None:
+        written = _rewritten(remote.description, written, state.rewriting, old_receipt)
+        calls_db.settle_rewrite(conn, calendar, call.id, written)
     text_now = html_to_text(remote.description)
     user = events.user_text(remote.description, written, old_receipt)
     expected = events.with_receipt(written or "", old_receipt) if old_receipt else written or ""
@@ -393,6 +399,16 @@ def apply_remote(
         conn, calendar, call.id, remote.uid, state="written", etag=None if pending else remote.etag
     )
     return read
+
+
+def _rewritten(description: str, written: str | None, rewriting: str, receipt: str | None) -> str:
+    """Which of syncsvc's two texts the event carries when a rewrite was sent but never
+    recorded (a crash in between): the one that leaves less of the event to the person."""
+    if written is None:
+        return rewriting
+    as_new = events.user_text(description, rewriting, receipt)
+    as_old = events.user_text(description, written, receipt)
+    return rewriting if len(as_new) < len(as_old) else written
 
 
 def _queue_receipt(receipts: list[_Receipt], r: _Receipt) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from syncsvc import events
 from syncsvc.app import App, PersonInput
 from syncsvc.calendars.caldav import CaldavCalendar
 from syncsvc.calendars.google import GoogleCalendar
@@ -459,6 +460,46 @@ def test_crash_between_remote_write_and_local_commit_doubles_nothing(
     assert len(phone.call_ids()) == 3
     states = app.store.conn.execute("SELECT state, count(*) FROM calendar_events GROUP BY state")
     assert dict(states.fetchall()) == {"written": 3}
+
+
+def test_a_kill_after_a_topic_rewrite_leaves_the_event_ours_to_refresh(
+    setup: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale-event defect (issue 15): killed between ``calendar.update`` and its record,
+    the event carries the new text; the next run must read that as syncsvc's, not as the
+    person's edit, so a later topic still reaches it (and no receipt is written into it)."""
+    from syncsvc import sync as sync_mod
+
+    app, phone, _clock = setup
+    app.plan()
+    app.sync()
+    app.set_topic("urban farming")
+    real = sync_mod._mark_written
+    updates: list[str] = []
+
+    def killed(store: Any, calendar: Any, event: Any, etag: str) -> None:
+        if "urban farming" in event.description:
+            updates.append(event.call_id)
+            raise KeyboardInterrupt("killed")
+        real(store, calendar, event, etag)
+
+    monkeypatch.setattr(sync_mod, "_mark_written", killed)
+    with pytest.raises(KeyboardInterrupt):
+        app.sync()
+    monkeypatch.setattr(sync_mod, "_mark_written", real)
+    app.close()
+    assert updates and "urban farming" in phone.event(updates[0]).description
+    fresh = backend.make_app(calls={"per_day": 3})
+    fresh.sync()
+    fresh.set_topic("tidal power")
+    fresh.sync()
+    for call_id in phone.call_ids():
+        desc = phone.event(call_id).description
+        assert "tidal power" in desc and "urban farming" not in desc, call_id
+        assert events.RECEIPT_LINE not in desc
+    state = calls_db.event_state(fresh.store.conn, fresh.calendar.key, updates[0])
+    assert state is not None and not state.edited and state.rewriting is None
+    assert calls_db.get(fresh.store.conn, updates[0]).prep_notes in (None, "")  # type: ignore[union-attr]
 
 
 def test_plan_within_days_range(setup: Any) -> None:

@@ -328,6 +328,7 @@ class EventState:
     written: str | None
     edited: bool
     receipt: str | None  # the receipt block syncsvc last wrote into the event
+    rewriting: str | None  # a rewrite of ``written`` sent, not yet known to have landed
 
 
 def event_state(conn: sqlite3.Connection, calendar: str, call_id: str) -> EventState | None:
@@ -354,6 +355,7 @@ def _state(row: sqlite3.Row) -> EventState:
         written=row["written"],
         edited=bool(row["edited"]),
         receipt=row["receipt"],
+        rewriting=row["rewriting"],
     )
 
 
@@ -384,6 +386,26 @@ def upsert_event_state(
              etag = coalesce(excluded.etag, etag), state = excluded.state,
              written = coalesce(excluded.written, written)""",
         (calendar, call_id, uid, etag, state, written),
+    )
+
+
+def set_rewriting(conn: sqlite3.Connection, calendar: str, call_id: str, text: str) -> None:
+    """syncsvc is about to rewrite the event's text to ``text``: until that write is recorded
+    (``settle_rewrite``), an event read back with either text is syncsvc's."""
+    conn.execute(
+        "UPDATE calendar_events SET rewriting = ? WHERE calendar = ? AND call_id = ?",
+        (text, calendar, call_id),
+    )
+
+
+def settle_rewrite(
+    conn: sqlite3.Connection, calendar: str, call_id: str, written: str | None
+) -> None:
+    """The event's text is known again: ``written`` is what syncsvc wrote (no rewrite open)."""
+    conn.execute(
+        "UPDATE calendar_events SET written = coalesce(?, written), rewriting = NULL "
+        "WHERE calendar = ? AND call_id = ?",
+        (written, calendar, call_id),
     )
 
 
