@@ -314,6 +314,39 @@ def test_a_call_with_nothing_written_becomes_missed_and_is_retried(setup: Any) -
     assert retried == {c.person_id for c in planned}
 
 
+def test_people_awaiting_a_retry_are_not_free_so_a_day_gets_fewer_calls(
+    backend: Backend, clock: FixedClock
+) -> None:
+    """Issue 15, the planner's promise where it bends: 3 people, per_day = 2, Friday's two
+    calls missed. Monday (and Tuesday) those two await their retry and are not free: exactly 1
+    call, to the third; Wednesday (3 planning days on) the 2 retries."""
+    app = backend.make_app(calls={"per_day": 2})
+    people = add_people(app, 3)
+    friday = app.plan()
+    assert len(friday) == 2
+    clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN))
+    app.sync()
+    assert {c.outcome for c in todays(app)} == {"missed"}
+    (other,) = set(people) - {c.person_id for c in friday}
+    monday = app.plan()
+    assert [(c.person_id, c.kind) for c in monday] == [(other, "rotation")]
+    backend.phone.write(monday[0].id, "done")
+    clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=BERLIN))
+    app.sync()
+    tuesday = app.plan()
+    assert [(c.person_id, c.kind) for c in tuesday] == [(other, "rotation")]
+    backend.phone.write(tuesday[0].id, "done")
+    clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=BERLIN))
+    app.sync()
+    wednesday = app.plan()
+    assert sorted((c.person_id, c.kind) for c in wednesday) == sorted(
+        (c.person_id, "retry") for c in friday
+    )
+    assert sorted(backend.phone.call_ids()) == sorted(
+        c.id for c in [*friday, *monday, *tuesday, *wednesday]
+    )
+
+
 def test_a_deleted_event_counts_as_skipped_and_is_not_written_again(setup: Any) -> None:
     app, phone, _clock = setup
     call = app.plan()[0]
