@@ -351,6 +351,9 @@ def apply_remote(
     if state is not None and state.rewriting is not None:
         written = _rewritten(remote.description, written, state.rewriting, old_receipt)
         calls_db.settle_rewrite(conn, calendar, call.id, written)
+    if state is not None and state.receipt_sending is not None:
+        old_receipt = _receipt_now(remote.description, written, old_receipt, state.receipt_sending)
+        calls_db.settle_receipt(conn, calendar, call.id, old_receipt)
     text_now = html_to_text(remote.description)
     user = events.user_text(remote.description, written, old_receipt)
     expected = events.with_receipt(written or "", old_receipt) if old_receipt else written or ""
@@ -411,6 +414,16 @@ def _rewritten(description: str, written: str | None, rewriting: str, receipt: s
     return rewriting if len(as_new) < len(as_old) else written
 
 
+def _receipt_now(
+    description: str, written: str | None, old: str | None, sending: str
+) -> str | None:
+    """Which receipt the event ends with when one was sent but never recorded (a crash in
+    between): the one that leaves less of the event to the person."""
+    as_new = events.user_text(description, written, sending)
+    as_old = events.user_text(description, written, old)
+    return sending if len(as_new) < len(as_old) else old
+
+
 def _queue_receipt(receipts: list[_Receipt], r: _Receipt) -> bool:
     """Queue ``r`` unless the event already ends with it; True if queued. An event under
     another uid than the call's (a copy some app or someone planted) gets none: syncsvc
@@ -459,6 +472,8 @@ def _write_receipt(store: Store, calendar: Calendar, config: Config, r: _Receipt
         end=end if end > start else start + (r.call.end - r.call.start),
         alarm_minutes=config.calls.reminder_minutes,
     )
+    with store.tx() as conn:  # a crash after the write leaves the receipt known as ours
+        calls_db.set_receipt_sending(conn, calendar.key, r.call.id, r.new)
     try:
         etag = calendar.update(event, r.remote.etag)
     except (ConflictError, NotFoundError):

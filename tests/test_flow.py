@@ -535,6 +535,39 @@ def test_a_kill_after_a_topic_rewrite_leaves_the_event_ours_to_refresh(
     assert calls_db.get(fresh.store.conn, updates[0]).prep_notes in (None, "")  # type: ignore[union-attr]
 
 
+def test_a_kill_after_a_receipt_is_written_neither_doubles_it_nor_reads_it_as_a_note(
+    setup: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the model (tests/test_model.py): killed between the receipt's write and its
+    record, the next read took the receipt for the person's text and appended a second one."""
+    from syncsvc import sync as sync_mod
+
+    app, phone, clock = setup
+    (call, *_) = app.plan()
+    phone.write(call.id, "done\noffer: intro to Sam")
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN))
+
+    def killed(*args: Any, **kw: Any) -> None:
+        raise KeyboardInterrupt("killed")
+
+    real = sync_mod.calls_db.set_receipt
+    monkeypatch.setattr(sync_mod.calls_db, "set_receipt", killed)
+    with pytest.raises(KeyboardInterrupt):
+        app.sync()
+    monkeypatch.setattr(sync_mod.calls_db, "set_receipt", real)
+    app.close()
+    assert phone.event(call.id).description.count(events.RECEIPT_LINE) == 1
+    fresh = backend.make_app(calls={"per_day": 3})
+    fresh.sync()
+    fresh.sync()
+    assert phone.event(call.id).description.count(events.RECEIPT_LINE) == 1
+    got = calls_db.get(fresh.store.conn, call.id)
+    assert got is not None and got.outcome == "done"
+    assert events.RECEIPT_LINE not in (got.notes or "") and "intro to Sam" in (got.notes or "")
+    state = calls_db.event_state(fresh.store.conn, fresh.calendar.key, call.id)
+    assert state is not None and state.receipt_sending is None and state.receipt
+
+
 def test_plan_within_days_range(setup: Any) -> None:
     app, _, _ = setup
     planned = app.plan(FRIDAY, 2)

@@ -329,6 +329,7 @@ class EventState:
     edited: bool
     receipt: str | None  # the receipt block syncsvc last wrote into the event
     rewriting: str | None  # a rewrite of ``written`` sent, not yet known to have landed
+    receipt_sending: str | None  # a receipt sent, not yet known to have landed
 
 
 def event_state(conn: sqlite3.Connection, calendar: str, call_id: str) -> EventState | None:
@@ -356,6 +357,7 @@ def _state(row: sqlite3.Row) -> EventState:
         edited=bool(row["edited"]),
         receipt=row["receipt"],
         rewriting=row["rewriting"],
+        receipt_sending=row["receipt_sending"],
     )
 
 
@@ -464,8 +466,31 @@ def set_receipt(
 ) -> None:
     """The event now ends with ``receipt`` (written by syncsvc) and has ``etag``."""
     conn.execute(
-        "UPDATE calendar_events SET etag = ?, receipt = ? WHERE calendar = ? AND call_id = ?",
+        "UPDATE calendar_events SET etag = ?, receipt = ?, receipt_sending = NULL "
+        "WHERE calendar = ? AND call_id = ?",
         (etag, receipt, calendar, call_id),
+    )
+
+
+def set_receipt_sending(
+    conn: sqlite3.Connection, calendar: str, call_id: str, receipt: str
+) -> None:
+    """syncsvc is about to write ``receipt`` into the event: until that is recorded
+    (``set_receipt``, ``settle_receipt``), either receipt in the event is syncsvc's."""
+    conn.execute(
+        "UPDATE calendar_events SET receipt_sending = ? WHERE calendar = ? AND call_id = ?",
+        (receipt, calendar, call_id),
+    )
+
+
+def settle_receipt(
+    conn: sqlite3.Connection, calendar: str, call_id: str, receipt: str | None
+) -> None:
+    """The event's receipt is known again: ``receipt`` (None: none)."""
+    conn.execute(
+        "UPDATE calendar_events SET receipt = ?, receipt_sending = NULL "
+        "WHERE calendar = ? AND call_id = ?",
+        (receipt, calendar, call_id),
     )
 
 

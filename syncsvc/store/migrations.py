@@ -249,9 +249,11 @@ CREATE TABLE merges (
 
 # The stale-event defect (issue 15): a rewrite of an event's text is recorded before the remote
 # write (``rewriting``), as the outbox records a create, so an event read back carrying exactly
-# that text after a crash between the write and its record is known as syncsvc's, not an edit.
+# that text after a crash between the write and its record is known as syncsvc's, not an edit;
+# ``receipt_sending`` does the same for a receipt (else it is read as the person's note).
 V9 = """
 ALTER TABLE calendar_events ADD COLUMN rewriting TEXT;
+ALTER TABLE calendar_events ADD COLUMN receipt_sending TEXT;
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
