@@ -163,11 +163,25 @@ def push(
             call = calls_db.get(conn, call_id)
             assert call is not None
             event = build_event(conn, config, call)
-            calls_db.upsert_event_state(
-                conn, calendar.key, call_id, event.uid, state="pending", written=event.description
-            )
+            state = calls_db.event_state(conn, calendar.key, call_id)
+            retried = state is not None and state.state == "pending" and bool(state.written)
+            if retried and state is not None and state.written != event.description:
+                # an earlier attempt may have written its text: either is ours (see _refresh)
+                calls_db.set_rewriting(conn, calendar.key, call_id, event.description)
+            else:
+                calls_db.upsert_event_state(
+                    conn,
+                    calendar.key,
+                    call_id,
+                    event.uid,
+                    state="pending",
+                    written=event.description,
+                )
         etag = calendar.create(event)  # idempotent: a crash before here is simply redone
-        _mark_written(store, calendar, event, etag)
+        if retried:
+            _mark_unread(store, calendar, event)
+        else:
+            _mark_written(store, calendar, event, etag)
         report.written += 1
     if refresh:
         report.updated = _refresh(store, calendar, config, now)
@@ -210,6 +224,14 @@ def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str)
             written=event.description,
         )
         calls_db.settle_rewrite(conn, calendar.key, event.call_id, None)
+
+
+def _mark_unread(store: Store, calendar: Calendar, event: CallEvent) -> None:
+    """A create redone after a crash: the calendar may hold the earlier attempt's event, which
+    the person may have edited since (``create`` keeps what is there), so no etag is recorded:
+    the next read takes the event as it is, and only then may it be refreshed."""
+    with store.tx() as conn:
+        calls_db.upsert_event_state(conn, calendar.key, event.call_id, event.uid, state="written")
 
 
 # ------------------------------------------------------------------------ the guard

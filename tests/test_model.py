@@ -270,6 +270,41 @@ def test_an_event_deleted_before_its_create_was_recorded_comes_back(
     assert call_id not in phone.call_ids()
 
 
+def test_a_note_in_an_event_whose_create_was_not_recorded_is_read(
+    make_app: Callable[..., App],
+    make_config: Callable[..., config_mod.Config],
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by the model: killed between calendar.create and its record, the person writes
+    their note into that event before the next run; the redone create used to record the
+    edited event's etag as syncsvc's own, so the note was never read."""
+    from syncsvc import sync as sync_mod
+
+    app = make_app(calls={"per_day": 2})
+    add_people(app, 3)
+    phone = VdirPhone(make_config().calendar_path)
+    real = sync_mod._mark_written
+
+    def killed(*args: Any, **kw: Any) -> None:
+        raise Killed("after create")
+
+    monkeypatch.setattr(sync_mod, "_mark_written", killed)
+    with pytest.raises(Killed):
+        app.plan()
+    monkeypatch.setattr(sync_mod, "_mark_written", real)
+    app.close()
+    (call_id,) = phone.call_ids()
+    phone.write(call_id, "\ndone\nref: Jane Roe <jane@example.org>")
+    clock.set(clock.now() + timedelta(hours=12))
+    fresh = make_app(calls={"per_day": 2})
+    fresh.plan()  # redoes the create: the event is there, as the person left it
+    fresh.sync()
+    call = calls_db.get(fresh.store.conn, call_id)
+    assert call is not None and call.outcome == "done"
+    assert "Jane Roe" in (call.notes or "")
+
+
 def _run(examples: int, steps: int) -> None:
     LoopMachine.TestCase.settings = settings(
         max_examples=examples,

@@ -428,13 +428,14 @@ def refreshable(
     conn: sqlite3.Connection, calendar: str, after: datetime
 ) -> list[tuple[str, str, str | None]]:
     """(call id, etag, text written) of open calls starting after ``after`` whose event we
-    wrote and the person has not touched: their text may be rewritten. (A written event
-    always has an etag; a missing one reads as "", as in ``known_etags``.)"""
+    wrote and the person has not touched: their text may be rewritten. (An event with no etag
+    recorded is not known as it stands — a redone create, a receipt that lost a conflict —
+    and waits for the next read.)"""
     rows = conn.execute(
         """SELECT c.id, e.etag, e.written FROM calls c
            JOIN calendar_events e ON e.call_id = c.id AND e.calendar = ?
            WHERE c.outcome = 'planned' AND e.state = 'written' AND e.edited = 0
-             AND c.notes_hash IS NULL AND c.start_at > ?""",
+             AND e.etag IS NOT NULL AND c.notes_hash IS NULL AND c.start_at > ?""",
         (calendar, after.isoformat()),
     )
     return [(r[0], r[1] or "", r[2]) for r in rows]
