@@ -165,11 +165,25 @@ def push(
             call = calls_db.get(conn, call_id)
             assert call is not None
             event = build_event(conn, config, call)
-            calls_db.upsert_event_state(
-                conn, calendar.key, call_id, event.uid, state="pending", written=event.description
-            )
+            state = calls_db.event_state(conn, calendar.key, call_id)
+            retried = state is not None and state.state == "pending" and bool(state.written)
+            if retried and state is not None and state.written != event.description:
+                # an earlier attempt may have written its text: either is ours (see _refresh)
+                calls_db.set_rewriting(conn, calendar.key, call_id, event.description)
+            else:
+                calls_db.upsert_event_state(
+                    conn,
+                    calendar.key,
+                    call_id,
+                    event.uid,
+                    state="pending",
+                    written=event.description,
+                )
         etag = calendar.create(event)  # idempotent: a crash before here is simply redone
-        _mark_written(store, calendar, event, etag)
+        if retried:
+            _mark_unread(store, calendar, event)
+        else:
+            _mark_written(store, calendar, event, etag)
         report.written += 1
     if refresh:
         report.updated = _refresh(store, calendar, config, now)
@@ -188,6 +202,8 @@ def _refresh(store: Store, calendar: Calendar, config: Config, now: datetime) ->
         event = build_event(conn, config, call)
         if event.description == written:
             continue
+        with store.tx() as conn:  # a crash after the write leaves the new text known as ours
+            calls_db.set_rewriting(conn, calendar.key, call_id, event.description)
         try:
             new_etag = calendar.update(event, etag)
         except (ConflictError, NotFoundError):
@@ -209,6 +225,15 @@ def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str)
             etag=etag,
             written=event.description,
         )
+        calls_db.settle_rewrite(conn, calendar.key, event.call_id, None)
+
+
+def _mark_unread(store: Store, calendar: Calendar, event: CallEvent) -> None:
+    """A create redone after a crash: the calendar may hold the earlier attempt's event, which
+    the person may have edited since (``create`` keeps what is there), so no etag is recorded:
+    the next read takes the event as it is, and only then may it be refreshed."""
+    with store.tx() as conn:
+        calls_db.upsert_event_state(conn, calendar.key, event.call_id, event.uid, state="written")
 
 
 # ------------------------------------------------------------------------ the guard
@@ -348,6 +373,12 @@ def apply_remote(
     state = calls_db.event_state(conn, calendar, call.id)
     written = state.written if state else None
     old_receipt = state.receipt if state else None
+    if state is not None and state.rewriting is not None:
+        written = _rewritten(remote.description, written, state.rewriting, old_receipt)
+        calls_db.settle_rewrite(conn, calendar, call.id, written)
+    if state is not None and state.receipt_sending is not None:
+        old_receipt = _receipt_now(remote.description, written, old_receipt, state.receipt_sending)
+        calls_db.settle_receipt(conn, calendar, call.id, old_receipt)
     text_now = html_to_text(remote.description)
     user = events.user_text(remote.description, written, old_receipt)
     expected = events.with_receipt(written or "", old_receipt) if old_receipt else written or ""
@@ -398,6 +429,26 @@ def apply_remote(
     return read
 
 
+def _rewritten(description: str, written: str | None, rewriting: str, receipt: str | None) -> str:
+    """Which of syncsvc's two texts the event carries when a rewrite was sent but never
+    recorded (a crash in between): the one that leaves less of the event to the person."""
+    if written is None:
+        return rewriting
+    as_new = events.user_text(description, rewriting, receipt)
+    as_old = events.user_text(description, written, receipt)
+    return rewriting if len(as_new) < len(as_old) else written
+
+
+def _receipt_now(
+    description: str, written: str | None, old: str | None, sending: str
+) -> str | None:
+    """Which receipt the event ends with when one was sent but never recorded (a crash in
+    between): the one that leaves less of the event to the person."""
+    as_new = events.user_text(description, written, sending)
+    as_old = events.user_text(description, written, old)
+    return sending if len(as_new) < len(as_old) else old
+
+
 def _queue_receipt(receipts: list[_Receipt], r: _Receipt) -> bool:
     """Queue ``r`` unless the event already ends with it; True if queued. An event under
     another uid than the call's (a copy some app or someone planted) gets none: syncsvc
@@ -446,6 +497,8 @@ def _write_receipt(store: Store, calendar: Calendar, config: Config, r: _Receipt
         end=end if end > start else start + (r.call.end - r.call.start),
         alarm_minutes=config.calls.reminder_minutes,
     )
+    with store.tx() as conn:  # a crash after the write leaves the receipt known as ours
+        calls_db.set_receipt_sending(conn, calendar.key, r.call.id, r.new)
     try:
         etag = calendar.update(event, r.remote.etag)
     except (ConflictError, NotFoundError):

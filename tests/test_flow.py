@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from syncsvc import events
 from syncsvc.app import App, PersonInput
 from syncsvc.calendars.caldav import CaldavCalendar
 from syncsvc.calendars.google import GoogleCalendar
@@ -313,6 +314,39 @@ def test_a_call_with_nothing_written_becomes_missed_and_is_retried(setup: Any) -
     assert retried == {c.person_id for c in planned}
 
 
+def test_people_awaiting_a_retry_are_not_free_so_a_day_gets_fewer_calls(
+    backend: Backend, clock: FixedClock
+) -> None:
+    """Issue 15, the planner's promise where it bends: 3 people, per_day = 2, Friday's two
+    calls missed. Monday (and Tuesday) those two await their retry and are not free: exactly 1
+    call, to the third; Wednesday (3 planning days on) the 2 retries."""
+    app = backend.make_app(calls={"per_day": 2})
+    people = add_people(app, 3)
+    friday = app.plan()
+    assert len(friday) == 2
+    clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=BERLIN))
+    app.sync()
+    assert {c.outcome for c in todays(app)} == {"missed"}
+    (other,) = set(people) - {c.person_id for c in friday}
+    monday = app.plan()
+    assert [(c.person_id, c.kind) for c in monday] == [(other, "rotation")]
+    backend.phone.write(monday[0].id, "done")
+    clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=BERLIN))
+    app.sync()
+    tuesday = app.plan()
+    assert [(c.person_id, c.kind) for c in tuesday] == [(other, "rotation")]
+    backend.phone.write(tuesday[0].id, "done")
+    clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=BERLIN))
+    app.sync()
+    wednesday = app.plan()
+    assert sorted((c.person_id, c.kind) for c in wednesday) == sorted(
+        (c.person_id, "retry") for c in friday
+    )
+    assert sorted(backend.phone.call_ids()) == sorted(
+        c.id for c in [*friday, *monday, *tuesday, *wednesday]
+    )
+
+
 def test_a_deleted_event_counts_as_skipped_and_is_not_written_again(setup: Any) -> None:
     app, phone, _clock = setup
     call = app.plan()[0]
@@ -459,6 +493,79 @@ def test_crash_between_remote_write_and_local_commit_doubles_nothing(
     assert len(phone.call_ids()) == 3
     states = app.store.conn.execute("SELECT state, count(*) FROM calendar_events GROUP BY state")
     assert dict(states.fetchall()) == {"written": 3}
+
+
+def test_a_kill_after_a_topic_rewrite_leaves_the_event_ours_to_refresh(
+    setup: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale-event defect (issue 15): killed between ``calendar.update`` and its record,
+    the event carries the new text; the next run must read that as syncsvc's, not as the
+    person's edit, so a later topic still reaches it (and no receipt is written into it)."""
+    from syncsvc import sync as sync_mod
+
+    app, phone, _clock = setup
+    app.plan()
+    app.sync()
+    app.set_topic("urban farming")
+    real = sync_mod._mark_written
+    updates: list[str] = []
+
+    def killed(store: Any, calendar: Any, event: Any, etag: str) -> None:
+        if "urban farming" in event.description:
+            updates.append(event.call_id)
+            raise KeyboardInterrupt("killed")
+        real(store, calendar, event, etag)
+
+    monkeypatch.setattr(sync_mod, "_mark_written", killed)
+    with pytest.raises(KeyboardInterrupt):
+        app.sync()
+    monkeypatch.setattr(sync_mod, "_mark_written", real)
+    app.close()
+    assert updates and "urban farming" in phone.event(updates[0]).description
+    fresh = backend.make_app(calls={"per_day": 3})
+    fresh.sync()
+    fresh.set_topic("tidal power")
+    fresh.sync()
+    for call_id in phone.call_ids():
+        desc = phone.event(call_id).description
+        assert "tidal power" in desc and "urban farming" not in desc, call_id
+        assert events.RECEIPT_LINE not in desc
+    state = calls_db.event_state(fresh.store.conn, fresh.calendar.key, updates[0])
+    assert state is not None and not state.edited and state.rewriting is None
+    assert calls_db.get(fresh.store.conn, updates[0]).prep_notes in (None, "")  # type: ignore[union-attr]
+
+
+def test_a_kill_after_a_receipt_is_written_neither_doubles_it_nor_reads_it_as_a_note(
+    setup: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the model (tests/test_model.py): killed between the receipt's write and its
+    record, the next read took the receipt for the person's text and appended a second one."""
+    from syncsvc import sync as sync_mod
+
+    app, phone, clock = setup
+    (call, *_) = app.plan()
+    phone.write(call.id, "done\noffer: intro to Sam")
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN))
+
+    def killed(*args: Any, **kw: Any) -> None:
+        raise KeyboardInterrupt("killed")
+
+    real = sync_mod.calls_db.set_receipt
+    monkeypatch.setattr(sync_mod.calls_db, "set_receipt", killed)
+    with pytest.raises(KeyboardInterrupt):
+        app.sync()
+    monkeypatch.setattr(sync_mod.calls_db, "set_receipt", real)
+    app.close()
+    assert phone.event(call.id).description.count(events.RECEIPT_LINE) == 1
+    fresh = backend.make_app(calls={"per_day": 3})
+    fresh.sync()
+    fresh.sync()
+    assert phone.event(call.id).description.count(events.RECEIPT_LINE) == 1
+    got = calls_db.get(fresh.store.conn, call.id)
+    assert got is not None and got.outcome == "done"
+    assert events.RECEIPT_LINE not in (got.notes or "") and "intro to Sam" in (got.notes or "")
+    state = calls_db.event_state(fresh.store.conn, fresh.calendar.key, call.id)
+    assert state is not None and state.receipt_sending is None and state.receipt
 
 
 def test_plan_within_days_range(setup: Any) -> None:

@@ -256,21 +256,62 @@ def test_after_todays_window_planning_starts_tomorrow() -> None:
 
 
 def not_free(store: Store, cfg: config_mod.CallsConfig, day: date) -> set[int]:
-    """Who the planner may not call on ``day``, as the docs define it: people with an open
-    call, and people not reached (no answer, missed) whose retry waits: a first no-answer
-    fewer than ``retry_after_days[0]`` planning days ago, a retry's no-answer fewer than the
-    next number. Everyone else is free (for a retry or the rotation)."""
-    rows = store.conn.execute("SELECT person_id, day, outcome, kind FROM calls").fetchall()
-    cutoffs = [c.isoformat() for c in planner.retry_cutoffs(cfg, day)]
-    return {
-        person
-        for person, when, outcome, kind in rows
-        if outcome == "planned"
-        or (
-            outcome in ("no_answer", "missed")
-            and when > cutoffs[min(1 if kind == "retry" else 0, len(cutoffs) - 1)]
+    """Who the planner may not call on ``day``, as README ("Where the contract was silent")
+    defines it: people with an open call or a call that day, and people awaiting a retry —
+    their last call not reached (no answer, missed) within ``retry_after_days[-1]`` planning
+    days — unless that retry is due (the retry lane calls them). Everyone else is free.
+    Computed here from the calls alone, not with the store's planning queries."""
+    rows = store.conn.execute("SELECT id, person_id, day, outcome, kind, origin_call FROM calls")
+    calls = {r[0]: r for r in rows.fetchall()}
+    last: dict[int, tuple[Any, ...]] = {}
+    for c in calls.values():
+        if c[1] not in last or c[2] > last[c[1]][2]:
+            last[c[1]] = c
+
+    def depth(c: tuple[Any, ...]) -> int:
+        n = 0
+        while c is not None and c[4] == "retry" and n <= len(cfg.retry_after_days):
+            n += 1
+            c = calls.get(c[5])  # type: ignore[assignment]
+        return n
+
+    out = {c[1] for c in calls.values() if c[3] == "planned" or c[2] == day.isoformat()}
+    window = planner.planning_days_before(cfg, day, cfg.retry_after_days[-1]).isoformat()
+    for person, c in last.items():
+        if c[3] not in ("no_answer", "missed") or c[2] <= window:
+            continue
+        k = depth(c)
+        due = k < len(cfg.retry_after_days) and c[2] <= (
+            planner.planning_days_before(cfg, day, cfg.retry_after_days[k]).isoformat()
         )
-    }
+        if not due:
+            out.add(person)
+    return out
+
+
+def test_a_person_awaiting_a_retry_is_not_free_so_a_day_gets_fewer_calls() -> None:
+    """Issue 15: 3 people, per_day = 2, Monday's two calls missed. Until their retry (Thursday,
+    3 planning days on) those two are not free: Tuesday and Wednesday get exactly 1 call;
+    Thursday the 2 retries; once a retry reached them they are free again (Friday: 2 calls)."""
+    cfg = calls_cfg(per_day=2)
+    store, ids = store_with(3)
+    monday = date(2026, 11, 30)
+    first = plan(store, cfg, monday)
+    finish(store, monday, "missed")
+    missed = {c.person_id for c in first}
+    (other,) = set(ids) - missed
+    got: list[tuple[int, ...]] = []
+    for day in (monday + timedelta(days=i) for i in range(1, 5)):
+        free = len(ids) - len(not_free(store, cfg, day))
+        todays = plan(store, cfg, day)
+        assert len(todays) == min(cfg.per_day, free)
+        got.append(tuple(sorted(c.person_id for c in todays)))
+        finish(store, day, "done")
+    assert got[0] == got[1] == (other,)  # Tuesday, Wednesday: exactly 1 call
+    assert got[2] == tuple(sorted(missed))  # Thursday: both retries
+    kinds = [c.kind for c in calls_db.on_day(store.conn, monday + timedelta(days=3))]
+    assert kinds == ["retry", "retry"]
+    assert len(got[3]) == 2  # Friday: reached on Thursday, free again
 
 
 @settings(max_examples=60, deadline=None)

@@ -328,6 +328,8 @@ class EventState:
     written: str | None
     edited: bool
     receipt: str | None  # the receipt block syncsvc last wrote into the event
+    rewriting: str | None  # a rewrite of ``written`` sent, not yet known to have landed
+    receipt_sending: str | None  # a receipt sent, not yet known to have landed
 
 
 def event_state(conn: sqlite3.Connection, calendar: str, call_id: str) -> EventState | None:
@@ -354,6 +356,8 @@ def _state(row: sqlite3.Row) -> EventState:
         written=row["written"],
         edited=bool(row["edited"]),
         receipt=row["receipt"],
+        rewriting=row["rewriting"],
+        receipt_sending=row["receipt_sending"],
     )
 
 
@@ -387,6 +391,26 @@ def upsert_event_state(
     )
 
 
+def set_rewriting(conn: sqlite3.Connection, calendar: str, call_id: str, text: str) -> None:
+    """syncsvc is about to rewrite the event's text to ``text``: until that write is recorded
+    (``settle_rewrite``), an event read back with either text is syncsvc's."""
+    conn.execute(
+        "UPDATE calendar_events SET rewriting = ? WHERE calendar = ? AND call_id = ?",
+        (text, calendar, call_id),
+    )
+
+
+def settle_rewrite(
+    conn: sqlite3.Connection, calendar: str, call_id: str, written: str | None
+) -> None:
+    """The event's text is known again: ``written`` is what syncsvc wrote (no rewrite open)."""
+    conn.execute(
+        "UPDATE calendar_events SET written = coalesce(?, written), rewriting = NULL "
+        "WHERE calendar = ? AND call_id = ?",
+        (written, calendar, call_id),
+    )
+
+
 def unwritten(conn: sqlite3.Connection, calendar: str) -> list[str]:
     """Open calls with no event in ``calendar`` yet (or one not confirmed written), in
     order: the outbox."""
@@ -404,13 +428,14 @@ def refreshable(
     conn: sqlite3.Connection, calendar: str, after: datetime
 ) -> list[tuple[str, str, str | None]]:
     """(call id, etag, text written) of open calls starting after ``after`` whose event we
-    wrote and the person has not touched: their text may be rewritten. (A written event
-    always has an etag; a missing one reads as "", as in ``known_etags``.)"""
+    wrote and the person has not touched: their text may be rewritten. (An event with no etag
+    recorded is not known as it stands — a redone create, a receipt that lost a conflict —
+    and waits for the next read.)"""
     rows = conn.execute(
         """SELECT c.id, e.etag, e.written FROM calls c
            JOIN calendar_events e ON e.call_id = c.id AND e.calendar = ?
            WHERE c.outcome = 'planned' AND e.state = 'written' AND e.edited = 0
-             AND c.notes_hash IS NULL AND c.start_at > ?""",
+             AND e.etag IS NOT NULL AND c.notes_hash IS NULL AND c.start_at > ?""",
         (calendar, after.isoformat()),
     )
     return [(r[0], r[1] or "", r[2]) for r in rows]
@@ -442,8 +467,31 @@ def set_receipt(
 ) -> None:
     """The event now ends with ``receipt`` (written by syncsvc) and has ``etag``."""
     conn.execute(
-        "UPDATE calendar_events SET etag = ?, receipt = ? WHERE calendar = ? AND call_id = ?",
+        "UPDATE calendar_events SET etag = ?, receipt = ?, receipt_sending = NULL "
+        "WHERE calendar = ? AND call_id = ?",
         (etag, receipt, calendar, call_id),
+    )
+
+
+def set_receipt_sending(
+    conn: sqlite3.Connection, calendar: str, call_id: str, receipt: str
+) -> None:
+    """syncsvc is about to write ``receipt`` into the event: until that is recorded
+    (``set_receipt``, ``settle_receipt``), either receipt in the event is syncsvc's."""
+    conn.execute(
+        "UPDATE calendar_events SET receipt_sending = ? WHERE calendar = ? AND call_id = ?",
+        (receipt, calendar, call_id),
+    )
+
+
+def settle_receipt(
+    conn: sqlite3.Connection, calendar: str, call_id: str, receipt: str | None
+) -> None:
+    """The event's receipt is known again: ``receipt`` (None: none)."""
+    conn.execute(
+        "UPDATE calendar_events SET receipt = ?, receipt_sending = NULL "
+        "WHERE calendar = ? AND call_id = ?",
+        (receipt, calendar, call_id),
     )
 
 

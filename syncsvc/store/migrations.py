@@ -247,7 +247,16 @@ CREATE TABLE merges (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
+# The stale-event defect (issue 15): a rewrite of an event's text is recorded before the remote
+# write (``rewriting``), as the outbox records a create, so an event read back carrying exactly
+# that text after a crash between the write and its record is known as syncsvc's, not an edit;
+# ``receipt_sending`` does the same for a receipt (else it is read as the person's note).
+V9 = """
+ALTER TABLE calendar_events ADD COLUMN rewriting TEXT;
+ALTER TABLE calendar_events ADD COLUMN receipt_sending TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Migrations (by index in MIGRATIONS) that rebuild a table other tables reference: they run
 # with foreign keys off (a DROP TABLE would cascade) and are checked before they commit.

@@ -146,9 +146,11 @@ def retry_depth(conn: sqlite3.Connection, call_id: str, max_depth: int) -> int:
 def rotation_candidates(
     conn: sqlite3.Connection, day: date, retry_cutoff: date, limit: int
 ) -> tuple[int, ...]:
-    """Free people, never-called first, then longest since their last call; a person whose
-    latest call did not reach them waits for their retry instead (once a later call was made,
-    they are back in the rotation). Walks the rotation index, ``limit`` rows."""
+    """Free people, never-called first, then longest since their last call. A person awaiting
+    a retry is not free: their last call, not reached (no answer, missed), after
+    ``retry_cutoff`` keeps them out (the retry lane calls them when it is due); once a retry is
+    made it is their open call, and once that is over they are free again. Walks the rotation
+    index, ``limit`` rows."""
     rows = conn.execute(
         """SELECT p.id FROM people p
            WHERE p.removed_at_source IS NULL AND p.paused IS NULL
@@ -158,8 +160,7 @@ def rotation_candidates(
              AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.person_id = p.id
                              AND c.outcome IN ('no_answer', 'missed') AND c.day > ?
                              AND NOT EXISTS (SELECT 1 FROM calls later
-                                             WHERE later.person_id = p.id
-                                               AND later.day > c.day))
+                                             WHERE later.person_id = p.id AND later.day > c.day))
            ORDER BY p.rotation_key, p.shuffle
            LIMIT ?""",
         (day.isoformat(), retry_cutoff.isoformat(), limit),
