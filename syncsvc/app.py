@@ -315,7 +315,9 @@ class App:
             "referral_chain": [{"id": i, "name": people_db.name_of(conn, i)} for i in chain],
             "referred": referred,
             "calls": [c.as_json() for c in calls_db.history(conn, person_id=person.id)],
-            "offers": [o.as_json() for o in calls_db.offers_open(conn) if o.person_id == person.id],
+            "offers": [
+                o.as_json() for o in calls_db.oldest_first(calls_db.offers_open(conn, person.id))
+            ],
         }
 
     def edit(
@@ -579,7 +581,7 @@ class App:
     # ------------------------------------------------------------------ offers and pauses
     def offers(self) -> list[calls_db.Offer]:
         """Open offers, oldest first (by the day of the call they were made on)."""
-        return calls_db.offers_open(self.store.conn)
+        return calls_db.oldest_first(calls_db.offers_open(self.store.conn))
 
     def offer_done(self, offer_id: int) -> tuple[calls_db.Offer, bool]:
         """Mark offer ``offer_id`` done. Returns it, and False if it was done already."""

@@ -141,7 +141,8 @@ def status(conn: Connection, today: date, calls: CallsConfig) -> dict[str, Any]:
         # the report the people who came by referral (noted, or added --referred-by)
         "referrals": insight_db.referrals_noted(conn),
         "open_offers": [
-            {"id": o.id, "person": o.person, "text": o.text} for o in insight_db.open_offers(conn)
+            {"id": o.id, "person": o.person_name, "text": o.text}
+            for o in calls_db.offers_open(conn)
         ],
         "wins": status_wins(conn),
         "people": people_db.count(conn),
@@ -187,8 +188,8 @@ def report(
         "wins": win_rows,
         "tree": tree(people, all_wins),
         "open_offers": [
-            {"person": o.person, "text": o.text, "date": o.day}
-            for o in sorted(insight_db.open_offers(conn), key=lambda o: (o.day, o.id))
+            {"person": o.person_name, "text": o.text, "date": o.day.isoformat()}
+            for o in calls_db.oldest_first(calls_db.offers_open(conn))
         ],
         "follow_ups": [
             {"date": f.day, "person": f.person, "from": f.origin_day}

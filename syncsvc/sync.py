@@ -131,7 +131,7 @@ def build_event(conn: Connection, config: Config, call: calls_db.Call) -> CallEv
         source=source,
         referred_by=person.referred_by_name,
         last_call=(last.day, last.notes) if last else None,
-        open_offers=[text for _, _, text in calls_db.open_offers(conn, person.id)],
+        open_offers=[o.text for o in calls_db.offers_open(conn, person.id)],
         wins=wins,
         urls=person.urls,
         about=person.note,

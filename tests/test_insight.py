@@ -8,6 +8,7 @@ from datetime import date
 
 from syncsvc import insight
 from syncsvc.app import App
+from syncsvc.store import calls as calls_db
 from syncsvc.store import insight as insight_db
 from syncsvc.store import people as people_db
 from syncsvc.store import snapshot
@@ -92,9 +93,9 @@ def test_wins_chains_thanked_and_open_offers(app: App) -> None:
             "thanked": 1,
         }
     ]
-    offers = insight_db.open_offers(conn)
-    assert [(o.text, o.day) for o in offers] == [("later call", "2026-11-24"),
-                                                 ("earlier", "2026-11-23")]  # fmt: skip
+    offers = calls_db.offers_open(conn)
+    assert [(o.text, o.day.isoformat()) for o in offers] == [("later call", "2026-11-24"),
+                                                             ("earlier", "2026-11-23")]  # fmt: skip
     # status lists them as noted; the report by the day of their call
     assert [o["text"] for o in app.status()["open_offers"]] == ["later call", "earlier"]
     assert [o["text"] for o in insight.report(conn, FRI, app.config.calls)["open_offers"]] == [

@@ -14,7 +14,6 @@ from syncsvc import config as config_mod
 from syncsvc import planner, scheduling
 from syncsvc.store import Store
 from syncsvc.store import calls as calls_db
-from syncsvc.store import insight as insight_db
 from syncsvc.store import notes as notes_db
 from syncsvc.store import people as people_db
 from syncsvc.store import planning as planning_db
@@ -59,7 +58,7 @@ def note(outcome: str = "done", digest: str = "d", **kw: Any) -> notes_db.Notes:
 
 
 def open_texts(conn: sqlite3.Connection, person_id: int | None = None) -> list[str]:
-    return [text for _, _, text in calls_db.open_offers(conn, person_id)]
+    return [o.text for o in calls_db.offers_open(conn, person_id)]
 
 
 # ------------------------------------------------------------------ offers made good
@@ -108,7 +107,7 @@ def test_a_later_note_closes_the_matching_offer_of_that_person_only(store: Store
             assert again.closed_offers == ["send her the article"]
         assert open_texts(conn, ada) == ["an intro to Sam"]
         # the status leaves a done offer out
-        assert [o.text for o in insight_db.open_offers(conn)] == [
+        assert [o.text for o in calls_db.offers_open(conn)] == [
             "an intro to Sam",
             "the article",
         ]

@@ -134,7 +134,7 @@ def test_merge_keeps_the_other_persons_call_notes_offers_referrals_and_wins(app:
     (call,) = calls_db.on_day(conn, MONDAY)
     assert call.person_id == keep and call.outcome == "done"
     assert "Great talk about bees" in call.notes
-    assert [t for _, _, t in calls_db.open_offers(conn, keep)] == ["send the bee article"]
+    assert [o.text for o in calls_db.offers_open(conn, keep)] == ["send the bee article"]
     wins = conn.execute("SELECT text FROM wins WHERE call_id = ?", (call.id,)).fetchall()
     assert [w[0] for w in wins] == ["got the beekeeping job"]
     refs = conn.execute("SELECT count(*) FROM referrals WHERE call_id = ?", (call.id,))

@@ -206,11 +206,11 @@ def test_close_offer_takes_it_off_the_open_list(store: Store) -> None:
         call = add_call(conn, p)
         offer = notes_db.Notes(outcome="done", text="x", digest="o", offers=["intro", "book"])
         notes_db.apply_notes(conn, call, offer, NOW)
-        (first, name, text), second = calls_db.open_offers(conn, p)
-        assert (name, text) == ("P", "intro")
-        assert calls_db.close_offer(conn, first, NOW) is True
-        assert calls_db.close_offer(conn, first, NOW) is False  # closed already
-        assert calls_db.open_offers(conn) == [second]
+        first, second = calls_db.offers_open(conn, p)
+        assert (first.person_name, first.text) == ("P", "intro")
+        assert calls_db.close_offer(conn, first.id, NOW) is True
+        assert calls_db.close_offer(conn, first.id, NOW) is False  # closed already
+        assert calls_db.offers_open(conn) == [second]
 
 
 def test_missed_deleted_and_moved(store: Store) -> None:

@@ -198,19 +198,6 @@ def set_outcome(conn: sqlite3.Connection, call_id: str, outcome: str) -> None:
     )
 
 
-def open_offers(
-    conn: sqlite3.Connection, person_id: int | None = None
-) -> list[tuple[int, str, str]]:
-    """(offer id, person name, text) of offers not yet done."""
-    sql = """SELECT o.id, p.name, o.text FROM offers o JOIN people p ON p.id = o.person_id
-             WHERE o.done_at IS NULL"""
-    args: tuple[object, ...] = ()
-    if person_id is not None:
-        sql += " AND o.person_id = ?"
-        args = (person_id,)
-    return [(r[0], r[1], r[2]) for r in conn.execute(sql + " ORDER BY o.id", args)]
-
-
 @dataclass(frozen=True)
 class Offer:
     """Something the person offered someone on a call: open until ``done_at``."""
@@ -248,10 +235,22 @@ def offer(conn: sqlite3.Connection, offer_id: int) -> Offer | None:
     return _offer(row) if row else None
 
 
-def offers_open(conn: sqlite3.Connection) -> list[Offer]:
-    """Every offer not yet done, oldest first (by the day of its call, then as noted)."""
-    rows = conn.execute(_OFFER_SQL + " WHERE o.done_at IS NULL ORDER BY c.day, o.id")
+def offers_open(conn: sqlite3.Connection, person_id: int | None = None) -> list[Offer]:
+    """Offers not yet done (of ``person_id``, or everyone's), in the order they were noted.
+    The one query for open offers: the event text, status, report and `offers` use it."""
+    if person_id is None:
+        rows = conn.execute(_OFFER_SQL + " WHERE o.done_at IS NULL ORDER BY o.id")
+    else:
+        rows = conn.execute(
+            _OFFER_SQL + " WHERE o.done_at IS NULL AND o.person_id = ? ORDER BY o.id",
+            (person_id,),
+        )
     return [_offer(r) for r in rows]
+
+
+def oldest_first(offers: list[Offer]) -> list[Offer]:
+    """``offers`` by the day of the call they were made on, then as noted."""
+    return sorted(offers, key=lambda o: (o.day, o.id))
 
 
 def earlier_offers(

@@ -34,14 +34,6 @@ class WinRow:
 
 
 @dataclass(frozen=True)
-class OpenOffer:
-    id: int
-    person: str
-    text: str
-    day: str  # the day of the call it was offered in
-
-
-@dataclass(frozen=True)
 class FollowUp:
     day: str
     person: str
@@ -164,18 +156,6 @@ def thanked(conn: sqlite3.Connection) -> dict[str, int]:
             "WHERE c.outcome = 'done' GROUP BY u.win_call"
         )
     }
-
-
-def open_offers(conn: sqlite3.Connection) -> list[OpenOffer]:
-    """Offers not yet done, by id (the order they were noted)."""
-    return [
-        OpenOffer(r[0], r[1], r[2], r[3])
-        for r in conn.execute(
-            "SELECT o.id, p.name, o.text, c.day FROM offers o "
-            "JOIN people p ON p.id = o.person_id JOIN calls c ON c.id = o.call_id "
-            "WHERE o.done_at IS NULL ORDER BY o.id"
-        )
-    ]
 
 
 def follow_ups(conn: sqlite3.Connection, today: date) -> list[FollowUp]:
