@@ -12,6 +12,7 @@ the same notes twice changes nothing (``calls.notes_hash``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -179,11 +180,8 @@ def push(
                     state="pending",
                     written=event.description,
                 )
-        etag = calendar.create(event)  # idempotent: a crash before here is simply redone
-        if retried:
-            _mark_unread(store, calendar, event)
-        else:
-            _mark_written(store, calendar, event, etag)
+        # idempotent: a crash before the record is simply redone
+        calendar.create_recorded(event, _recorder(store, calendar, event, retried=retried))
         report.written += 1
     if refresh:
         report.updated = _refresh(store, calendar, config, now)
@@ -226,6 +224,21 @@ def _mark_written(store: Store, calendar: Calendar, event: CallEvent, etag: str)
             written=event.description,
         )
         calls_db.settle_rewrite(conn, calendar.key, event.call_id, None)
+
+
+def _recorder(
+    store: Store, calendar: Calendar, event: CallEvent, *, retried: bool
+) -> Callable[[str, bool], None]:
+    """What ``create_recorded`` calls once ``event`` is in the calendar (or, on vdir, just
+    before it becomes visible there)."""
+
+    def record(etag: str, exact: bool) -> None:
+        if retried and not exact:
+            _mark_unread(store, calendar, event)
+        else:
+            _mark_written(store, calendar, event, etag)
+
+    return record
 
 
 def _mark_unread(store: Store, calendar: Calendar, event: CallEvent) -> None:

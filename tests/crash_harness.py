@@ -37,8 +37,8 @@ import icalendar
 
 REPO = Path(__file__).resolve().parents[1]
 MARKER = "--- notes (write below this line) ---"
-KILL_POINTS = ("create.before", "create.after", "update.after", "changes.after", "tx.commit",
-               "lock.taken")  # fmt: skip
+KILL_POINTS = ("create.before", "create.after", "create.recorded", "update.after",
+               "changes.after", "tx.commit", "lock.taken")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- backends

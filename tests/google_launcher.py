@@ -14,10 +14,12 @@ code does not have:
   named point the process sends itself SIGKILL with that probability (seeded, so a failing run
   can be repeated). Points:
 
-  ``create.before`` / ``create.after``  around ``Calendar.create`` (after: the remote write is
-  done, the local ``written`` commit is not), ``update.after`` (a refresh written remotely, not
-  recorded), ``changes.after`` (notes read, not applied), ``tx.commit`` (right after any store
-  transaction committed), ``lock.taken`` (inside the data dir lock, before any work).
+  ``create.before`` / ``create.after`` / ``create.recorded``  around a create's record (after:
+  the remote write is done - on vdir the temp file - and the local ``written`` commit is not;
+  recorded: committed - on vdir not yet linked into place), ``update.after`` (a refresh
+  written remotely, not recorded), ``changes.after`` (notes read, not applied), ``tx.commit``
+  (right after any store transaction committed), ``lock.taken`` (inside the data dir lock,
+  before any work).
 - ``SYNCSVC_TEST_GOOGLE_TOKEN_URI``: the token endpoint (default: the fake's beside
   ``ENDPOINT``), for an endpoint that is a fault proxy in front of the fake.
 - ``SYNCSVC_TEST_LOCK_TIMEOUT``: seconds ``App`` waits for the data dir lock (the CLI has no
@@ -38,8 +40,8 @@ KILL_ENV = "SYNCSVC_TEST_KILL"
 SEED_ENV = "SYNCSVC_TEST_KILL_SEED"
 LOCK_ENV = "SYNCSVC_TEST_LOCK_TIMEOUT"
 TOKEN_URI_ENV = "SYNCSVC_TEST_GOOGLE_TOKEN_URI"
-POINTS = ("create.before", "create.after", "update.after", "changes.after", "tx.commit",
-          "lock.taken")  # fmt: skip
+POINTS = ("create.before", "create.after", "create.recorded", "update.after", "changes.after",
+          "tx.commit", "lock.taken")  # fmt: skip
 
 
 def _parse_kill(spec: str) -> dict[str, float]:
@@ -70,8 +72,7 @@ def install_kill_points(spec: str, seed: int) -> None:
     from syncsvc.calendars.vdir import VdirCalendar
 
     for cls in (VdirCalendar, CaldavCalendar, GoogleCalendar):
-        _wrap(cls, "create", before=lambda: maybe("create.before"),
-              after=lambda: maybe("create.after"))  # fmt: skip
+        _wrap_create(cls, maybe)
         _wrap(cls, "update", after=lambda: maybe("update.after"))
         _wrap(cls, "changes", after=lambda: maybe("changes.after"))
 
@@ -100,6 +101,24 @@ def install_kill_points(spec: str, seed: int) -> None:
             yield
 
     app_mod.App.locked = locked  # type: ignore[method-assign]
+
+
+def _wrap_create(cls: type, maybe: Callable[[str], None]) -> None:
+    """The create points around ``create_recorded``'s record: on a remote backend the event is
+    written before ``record`` is called; on vdir it is written to a temp file, recorded, and
+    only then put in place (``create.recorded`` kills between the two)."""
+    original = cls.create_recorded  # type: ignore[attr-defined]
+
+    def wrapper(self: Any, event: Any, record: Callable[[str, bool], None]) -> None:
+        def recording(etag: str, exact: bool) -> None:
+            maybe("create.after")
+            record(etag, exact)
+            maybe("create.recorded")
+
+        maybe("create.before")
+        original(self, event, recording)
+
+    cls.create_recorded = wrapper  # type: ignore[attr-defined]
 
 
 def _wrap(

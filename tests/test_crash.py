@@ -86,6 +86,15 @@ def test_kills_between_remote_write_and_local_commit(
     _run(name, 5, seed=7, tmp_path=tmp_path, request=request, max_days=20, focus="create.after")
 
 
+def test_kills_between_a_vdir_create_record_and_its_link(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """vdir records a create before the file is in place: a kill there is finished by the
+    next run (the temp file linked), never read as the person deleting the event."""
+    _run("vdir", 5, seed=8, tmp_path=tmp_path, request=request, max_days=20,
+         focus="create.recorded")  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("name", ["vdir", "caldav", "google"])

@@ -131,9 +131,10 @@ class LoopMachine(RuleBasedStateMachine):
         self.phone.delete(call_id)
         self.notes.pop(call_id, None)
         if state is not None and state.state == "pending":
-            # a kill between its create and its record: the next run cannot tell this from a
-            # create that never happened and writes it again (a known limit: see
-            # test_an_event_deleted_before_its_create_was_recorded_comes_back)
+            # a kill between a remote create and its record: the next run cannot tell this
+            # from a create that never happened and writes it again (a known limit of remote
+            # calendars, docs/RELIABILITY.md); a vdir records first, so never shows one
+            assert not self.app.calendar.key.startswith("vdir:"), call_id
             self.touched.discard(call_id)
             return
         self.deleted.add(call_id)
@@ -167,20 +168,32 @@ class LoopMachine(RuleBasedStateMachine):
         command=st.sampled_from(["sync", "plan"]),
     )
     def kill(self, method: str, after: bool, nth: int, command: str) -> None:
-        """A kill at the ``nth`` remote ``method`` call (before or after it wrote), then a
-        fresh App on the same store and folder."""
+        """A kill at the ``nth`` remote ``method`` call (before or after it wrote; a create:
+        before or after its record), then a fresh App on the same store and folder."""
         calendar = self.app.calendar
+        if method == "create":
+            method = "create_recorded"
         real: Callable[..., Any] = getattr(calendar, method)
         seen = [0]
 
         def dying(*args: Any, **kw: Any) -> Any:
             seen[0] += 1
-            if seen[0] - 1 == nth and not after:
+            if seen[0] - 1 != nth:
+                return real(*args, **kw)
+            if method == "create_recorded":
+                event, record = args
+
+                def recording(etag: str, exact: bool) -> None:
+                    if not after:
+                        raise Killed("create, before its record")
+                    record(etag, exact)
+                    raise Killed("create, after its record")
+
+                return real(event, recording)
+            if not after:
                 raise Killed(method)
-            out = real(*args, **kw)
-            if seen[0] - 1 == nth:
-                raise Killed(method)
-            return out
+            real(*args, **kw)
+            raise Killed(method)
 
         setattr(calendar, method, dying)
         try:
@@ -236,16 +249,14 @@ class LoopMachine(RuleBasedStateMachine):
             assert self.topic in self.phone.event(call_id).description, call_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit (issue 15 model): killed between calendar.create and its record, an "
-    "event the person deletes before the next run is written again — the outbox cannot tell "
-    "it from a create that never happened, and redoing those is what keeps calls from being "
-    "lost; needs a 'was it ever there' record from the backend (a tombstone) to fix",
-)
-def test_an_event_deleted_before_its_create_was_recorded_comes_back(
-    make_app: Callable[..., App], make_config: Callable[..., config_mod.Config]
+@pytest.mark.parametrize("record", ["fails", "commits"])
+def test_an_event_deleted_after_a_killed_create_stays_deleted(
+    make_app: Callable[..., App], make_config: Callable[..., config_mod.Config], record: str
 ) -> None:
+    """Once a known limit (issue 15's model): killed between calendar.create and its record,
+    an event the person deleted before the next run was written again. A vdir now records the
+    create before the event is in place: killed before the record, nobody ever saw it; killed
+    after, the next run puts it in place - and a deletion after that is the person's."""
     from syncsvc import sync as sync_mod
 
     app = make_app(calls={"per_day": 2})
@@ -253,8 +264,13 @@ def test_an_event_deleted_before_its_create_was_recorded_comes_back(
     phone = VdirPhone(make_config().calendar_path)
     real = sync_mod._mark_written
 
-    def killed(*args: Any, **kw: Any) -> None:
-        raise Killed("after create")
+    killed_ids: list[str] = []
+
+    def killed(store: Any, calendar: Any, event: Any, etag: str) -> None:
+        killed_ids.append(event.call_id)
+        if record == "commits":
+            real(store, calendar, event, etag)
+        raise Killed("at the record")
 
     sync_mod._mark_written = killed  # type: ignore[assignment]
     try:
@@ -263,46 +279,19 @@ def test_an_event_deleted_before_its_create_was_recorded_comes_back(
     finally:
         sync_mod._mark_written = real  # type: ignore[assignment]
     app.close()
-    (call_id,) = phone.call_ids()
-    phone.delete(call_id)  # the person deletes it before the next run
+    assert phone.call_ids() == []  # not in place: the person cannot have seen it
     fresh = make_app(calls={"per_day": 2})
     fresh.sync()
+    (call_id,) = killed_ids
+    assert call_id in phone.call_ids()  # finished ("commits") or written afresh ("fails")
+    phone.delete(call_id)  # the person deletes it
+    fresh.sync()
+    fresh.plan()
     assert call_id not in phone.call_ids()
-
-
-def test_a_note_in_an_event_whose_create_was_not_recorded_is_read(
-    make_app: Callable[..., App],
-    make_config: Callable[..., config_mod.Config],
-    clock: FixedClock,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Found by the model: killed between calendar.create and its record, the person writes
-    their note into that event before the next run; the redone create used to record the
-    edited event's etag as syncsvc's own, so the note was never read."""
-    from syncsvc import sync as sync_mod
-
-    app = make_app(calls={"per_day": 2})
-    add_people(app, 3)
-    phone = VdirPhone(make_config().calendar_path)
-    real = sync_mod._mark_written
-
-    def killed(*args: Any, **kw: Any) -> None:
-        raise Killed("after create")
-
-    monkeypatch.setattr(sync_mod, "_mark_written", killed)
-    with pytest.raises(Killed):
-        app.plan()
-    monkeypatch.setattr(sync_mod, "_mark_written", real)
-    app.close()
-    (call_id,) = phone.call_ids()
-    phone.write(call_id, "\ndone\nref: Jane Roe <jane@example.org>")
-    clock.set(clock.now() + timedelta(hours=12))
-    fresh = make_app(calls={"per_day": 2})
-    fresh.plan()  # redoes the create: the event is there, as the person left it
-    fresh.sync()
     call = calls_db.get(fresh.store.conn, call_id)
-    assert call is not None and call.outcome == "done"
-    assert "Jane Roe" in (call.notes or "")
+    assert call is not None and call.outcome != "planned"
+    leftovers = [p.name for p in make_config().calendar_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == [] or record == "fails"  # an unrecorded temp file goes after an hour
 
 
 def _run(examples: int, steps: int) -> None:

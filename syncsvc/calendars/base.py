@@ -25,7 +25,7 @@ Every network call has a timeout; failures raise subclasses of ``BackendError``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -82,6 +82,19 @@ class Calendar(ABC):
     @abstractmethod
     def create(self, event: CallEvent) -> str:
         """Write a new event; if one with this uid exists, keep it. Returns its etag."""
+
+    def create_recorded(self, event: CallEvent, record: Callable[[str, bool], None]) -> None:
+        """Create ``event`` and let the caller record it: ``record(etag, exact)`` commits the
+        store's knowledge that syncsvc's event is there; ``exact``: the backend wrote it just
+        now, so ``etag`` is of exactly syncsvc's text (False: it may have kept an event that was
+        already there, perhaps edited by the person since).
+
+        Here the write comes first and the record after it: a crash between the two leaves a
+        create the next run redoes (``create`` keeps what is there), which cannot tell an
+        event the person deleted meanwhile from one never written (docs/RELIABILITY.md). A
+        backend that can record before its event becomes visible to anyone, and finish the
+        write after a crash, overrides this and has no such window (vdir)."""
+        record(self.create(event), False)
 
     @abstractmethod
     def update(self, event: CallEvent, etag: str) -> str:

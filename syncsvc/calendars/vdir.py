@@ -28,7 +28,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -100,6 +100,28 @@ class VdirCalendar(Calendar):
             return existing
         return self._write(target, ics.to_ical(event), replace=False)
 
+    def create_recorded(self, event: CallEvent, record: Callable[[str, bool], None]) -> None:
+        """Record first, then make the event visible: the file is written to a temp file in
+        the folder, ``record`` commits its etag (a hard link or rename keeps mtime, size and
+        inode), and only then is it linked into place. A crash before the record leaves an
+        unrecorded temp file nobody saw (removed later); one after it leaves a temp file whose
+        etag the store knows, which the next run links into place (``_finish_creates``). So
+        an event the person deletes was always recorded first: deleted stays deleted."""
+        target = self._file(event.uid)
+        existing = self._etag(target)
+        if existing is not None:
+            record(existing, False)
+            return
+        tmp = self._write_temp(target, ics.to_ical(event))
+        try:
+            record(etag_of(tmp.lstat()), True)
+        except Exception:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        # from here the store says the event is there: only putting it in place ends this
+        self._publish(tmp, target)
+
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The person's events in this folder and in ``busy_calendars`` (each a vdir, a
         folder of vdirs as khal and vdirsyncer keep them, or a single .ics file) that
@@ -125,6 +147,8 @@ class VdirCalendar(Calendar):
         if not known:
             return
         try:
+            if self._finish_creates(list(os.scandir(self.path)), known):
+                log.info("finished syncsvc's interrupted writes in %s", self.path)
             names = set(os.listdir(self.path))
         except FileNotFoundError:
             raise StorageGoneError(
@@ -167,6 +191,8 @@ class VdirCalendar(Calendar):
             return result
         except OSError as err:
             raise BackendError(f"cannot list calendar folder {self.path}: {err}") from err
+        if self._finish_creates(entries, known):
+            entries = list(os.scandir(self.path))
 
         stems: set[str] = set()  # names of the .ics files, without the suffix
         present: set[str] = set()  # uids whose file is there (ours or not parseable now)
@@ -335,21 +361,9 @@ class VdirCalendar(Calendar):
 
         ``replace=False``: if ``target`` appeared meanwhile, keep it and return its etag.
         """
-        folder = target.parent
-        self._refuse_symlinked_folder()
-        try:
-            if not folder.is_dir():
-                self._make_folder(folder)
-            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.stem}.", suffix=".tmp")
-        except OSError as err:
-            raise BackendError(f"cannot write to calendar folder {folder}: {err}") from err
-        tmp = Path(tmp_name)
+        tmp = self._write_temp(target, data)
         try:
             try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
                 if replace:
                     os.replace(tmp, target)
                 else:
@@ -366,6 +380,67 @@ class VdirCalendar(Calendar):
         if etag is None:
             raise BackendError(f"{target} vanished right after it was written")
         return etag
+
+    def _write_temp(self, target: Path, data: bytes) -> Path:
+        """``data`` in a new temp file beside ``target`` (``.{uid}.XXXXXXXX.tmp``), synced."""
+        folder = target.parent
+        self._refuse_symlinked_folder()
+        try:
+            if not folder.is_dir():
+                self._make_folder(folder)
+            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.stem}.", suffix=".tmp")
+        except OSError as err:
+            raise BackendError(f"cannot write to calendar folder {folder}: {err}") from err
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException as err:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            if isinstance(err, OSError):
+                raise BackendError(f"cannot write {target}: {err}") from err
+            raise
+        return tmp
+
+    def _publish(self, tmp: Path, target: Path) -> None:
+        """Put the recorded temp file ``tmp`` at ``target`` (never over a file there)."""
+        try:
+            self._link_no_clobber(tmp, target)
+        except OSError as err:
+            raise BackendError(f"cannot write {target}: {err}") from err
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        self._fsync_dir()
+
+    def _finish_creates(
+        self, entries: Sequence[os.DirEntry[str]], known: Mapping[str, str]
+    ) -> bool:
+        """Link into place each temp file of ours whose etag the store already recorded for an
+        event that is not there: a create killed between its record and its link. True if any
+        was finished."""
+        finished = False
+        for entry in entries:
+            if not _OUR_TEMP.match(entry.name):
+                continue
+            uid = entry.name[1:].rsplit(".", 2)[0]
+            want = known.get(uid)
+            if not want:
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or etag_of(st) != want:
+                continue
+            target = self._file(uid)
+            if self._etag(target) is not None:
+                continue
+            self._publish(Path(entry.path), target)
+            finished = True
+        return finished
 
     def _make_folder(self, folder: Path) -> None:
         """Create the calendar folder (0700) on the first write only: ``expect_events``
