@@ -239,15 +239,34 @@ def user_text(description: str, generated: str | None = None, receipt: str | Non
     """
     text = _as_text(description)
     if generated:
-        original = _as_text(generated)
-        if receipt:
-            original = original.rstrip("\n") + "\n\n" + receipt
-        return _added_lines(text, original)
-    match = MARKER_RE.search(text)
-    if match is None:
-        return ""
-    below = text[match.end() :]
-    return _added_lines(below, receipt) if receipt else below.strip()
+        added = _added_lines(text, _as_text(generated))
+    else:
+        match = MARKER_RE.search(text)
+        if match is None:
+            return ""
+        added = text[match.end() :].strip()
+    return _without_receipt(added, receipt) if receipt else added
+
+
+def _receipt_start(lines: Sequence[str]) -> int | None:
+    """The index of the last line that starts a receipt (``RECEIPT_LINE``, loosely)."""
+    for i in range(len(lines) - 1, -1, -1):
+        if RECEIPT_RE.match(lines[i].strip()):
+            return i
+    return None
+
+
+def _without_receipt(text: str, receipt: str) -> str:
+    """``text`` (the lines others added to syncsvc's) without ``receipt`` where it stands:
+    from its first line on, the lines that match the receipt's in order. A line of the
+    person's that only says the same as a receipt line ("offer: intro to Sam") stays, above
+    the receipt or when the receipt is not there at all (deleted, or never written)."""
+    lines = text.splitlines()
+    start = _receipt_start(lines)
+    if start is None:
+        return text.strip()
+    typed = _added_lines("\n".join(lines[start:]), receipt)  # into or below the receipt
+    return "\n".join(x for x in ("\n".join(lines[:start]).strip(), typed) if x)
 
 
 def up_to_marker(description: str) -> str | None:
@@ -297,9 +316,13 @@ def _comparable_lines(text: str) -> list[str]:
 
 
 def _without_block(text: str, block: str) -> str:
-    """``text`` without the lines that match ``block``'s lines in order (loosely)."""
+    """``text`` without the lines that match the receipt ``block``'s lines in order (loosely),
+    from the line where that receipt starts: the person's lines above it are never taken."""
     lines = text.splitlines()
-    filled = [i for i, line in enumerate(lines) if line.strip()]
+    start = _receipt_start(lines)
+    if start is None:
+        return text
+    filled = [i for i, line in enumerate(lines) if line.strip() and i >= start]
     ours = _comparable_lines(block)
     matcher = difflib.SequenceMatcher(
         None, ours, [_comparable(lines[i]) for i in filled], autojunk=False

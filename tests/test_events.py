@@ -398,3 +398,66 @@ def test_marker_deleted_keeps_the_persons_lines(ctx: EventContext, above: str, b
     assert [line.strip() for line in got.splitlines() if line.strip()] == [
         line.strip() for line in lines
     ]
+
+
+# --- a receipt that repeats the person's own lines ----------------------------------------
+# Found by the crash harness: the receipt echoes the person's lines ("offer: offer number 16");
+# when the event did not carry that receipt (a kill between recording a receipt as being sent
+# and sending it, or the person deleting it), the lines it repeats were taken for syncsvc's
+# and the offer was undone.
+
+_ECHOED = "done\nref: Ref Person <ref@example.net>\noffer: offer number 16"
+_RECEIPT = events.receipt_block(
+    ["outcome: done", "new name: Ref Person <ref@example.net>", "offer: offer number 16"]
+)
+
+
+def _generated() -> str:
+    return description(EventContext(name="Ann", question="Q?", topic_missing=False,
+                                    kind="rotation", phones=[], emails=[]))  # fmt: skip
+
+
+def test_a_receipt_not_on_the_event_takes_none_of_the_persons_lines() -> None:
+    generated = _generated()
+    assert user_text(generated + _ECHOED, generated, _RECEIPT) == _ECHOED
+    assert user_text(generated + _ECHOED, None, _RECEIPT) == _ECHOED
+
+
+def test_a_receipt_on_the_event_takes_only_its_own_lines() -> None:
+    generated = _generated()
+    on_event = events.with_receipt(generated + _ECHOED, _RECEIPT)
+    assert user_text(on_event, generated, _RECEIPT) == _ECHOED
+    below = on_event + "\nsent the intro"
+    assert user_text(below, generated, _RECEIPT) == _ECHOED + "\nsent the intro"
+
+
+def test_replacing_a_receipt_keeps_the_persons_line_that_repeats_it() -> None:
+    generated = _generated()
+    # the person deleted one line of the old receipt: its other lines still match theirs
+    on_event = events.with_receipt(generated + _ECHOED, _RECEIPT).replace("outcome: done\n", "")
+    new = events.receipt_block(["outcome: done"])
+    rewritten = events.with_receipt(on_event, new, _RECEIPT)
+    assert "offer: offer number 16\n\n" + new in rewritten
+    assert rewritten.count("offer: offer number 16") == 1
+
+
+@settings(max_examples=200)
+@given(
+    lines=st.lists(st.text(alphabet="abcdefgh :", min_size=1, max_size=12), min_size=1,
+                   max_size=6),
+    echo=st.lists(st.integers(min_value=0, max_value=5), max_size=6),
+    on_event=st.booleans(),
+)  # fmt: skip
+def test_the_persons_lines_survive_any_receipt_that_repeats_them(
+    lines: list[str], echo: list[int], on_event: bool
+) -> None:
+    generated = _generated()
+    mine = [" ".join(x.split()) for x in lines if x.strip()]
+    if not mine:
+        return
+    receipt = events.receipt_block([mine[i % len(mine)] for i in echo] or ["outcome: done"])
+    text = "\n".join(mine)
+    event = generated + text
+    if on_event:
+        event = events.with_receipt(event, receipt)
+    assert user_text(event, generated, receipt).splitlines() == mine

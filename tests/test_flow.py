@@ -291,6 +291,36 @@ class Killed(BaseException):
     """A kill: not an ``Exception``, so nothing in syncsvc catches it (as SIGKILL)."""
 
 
+def test_a_kill_before_a_receipt_is_sent_loses_no_line_it_repeats(
+    setup: Any, backend: Backend, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the crash harness: killed after a receipt was recorded as being sent and
+    before it was, the next read took the receipt for the event's own, and the person's lines
+    it repeats ("offer: ...") for syncsvc's: the offer was undone."""
+    app, phone, _ = setup
+    call = app.plan()[0]
+    phone.write(call.id, "done\nref: Jane Roe <jane@example.org>\noffer: offer number 16")
+    clock.set(datetime(2026, 11, 27, 20, 0, tzinfo=BERLIN))
+
+    def killed(*args: Any, **kw: Any) -> str:
+        raise Killed("before the receipt is sent")
+
+    monkeypatch.setattr(app.calendar, "update", killed)
+    with pytest.raises(Killed):
+        app.sync()
+    app.close()
+    fresh = backend.make_app(calls={"per_day": 3})
+    fresh.sync()
+    got = calls_db.get(fresh.store.conn, call.id)
+    assert got is not None and got.offers == ["offer number 16"]
+    assert got.referrals == ["Jane Roe"]
+    desc = phone.event(call.id).description
+    assert desc.count(events.RECEIPT_LINE) == 1
+    assert events.user_text(desc, None, desc[desc.index(events.RECEIPT_LINE) :]).endswith(
+        "offer: offer number 16"
+    )
+
+
 def test_a_note_in_an_event_whose_create_was_not_recorded_is_read(
     setup: Any, backend: Backend, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
