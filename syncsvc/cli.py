@@ -174,9 +174,11 @@ HORIZON_DAYS = 3653  # ten years ahead of today
 MAX_PLAN_DAYS = 60  # `plan --days`: two months of planning days at most
 
 
-def parse_day(ctx: Ctx, value: str | None, option: str) -> date | None:
+def parse_day(ctx: Ctx, value: str | None, option: str, *, past: bool = False) -> date | None:
     """A day on the command line: ISO, or the words notes take ("friday", "next week"), between
-    1900 and ten years from today (else a one-line usage error)."""
+    1900 and ten years from today (else a one-line usage error). ``past``: an option that
+    looks back (``--since``) also takes "yesterday", "last monday", "last week", "last month"
+    and "3 days ago" / "2 weeks ago"."""
     if value is None:
         return None
     from datetime import date, timedelta  # not before a command needs it (start-up time)
@@ -186,11 +188,13 @@ def parse_day(ctx: Ctx, value: str | None, option: str) -> date | None:
     except ValueError:
         from syncsvc.notes import parse_day as day_in_words
 
-        day = day_in_words(value, ctx.app.today())
+        day = past_day(value, ctx.app.today()) if past else None
+        day = day or day_in_words(value, ctx.app.today())
     if day is None:
+        words = "yesterday, last monday, 2 weeks ago" if past else "tomorrow, a weekday"
         raise UsageError(
-            f"{option} {value!r} is not a date; use YYYY-MM-DD, today, tomorrow, a weekday "
-            "or e.g. 'next week'"
+            f"{option} {value!r} is not a date; use YYYY-MM-DD, today, {words} "
+            f"or e.g. '{'last week' if past else 'next week'}'"
         )
     latest = ctx.app.today() + timedelta(days=HORIZON_DAYS)
     if not date.fromisoformat(EARLIEST_DAY_ISO) <= day <= latest:
@@ -199,6 +203,35 @@ def parse_day(ctx: Ctx, value: str | None, option: str) -> date | None:
             f"use a day from {EARLIEST_DAY_ISO} to {latest.isoformat()}"
         )
     return day
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def past_day(value: str, today: date) -> date | None:
+    """A day before ``today`` in words: "yesterday", "last friday" (the latest Friday before
+    today), "last week" (its Monday), "last month" (its first day), "N days/weeks ago"."""
+    from datetime import timedelta
+
+    words = value.strip().casefold().split()
+    if words == ["yesterday"]:
+        return today - timedelta(days=1)
+    if len(words) == 2 and words[0] == "last":
+        what = words[1]
+        for i, name in enumerate(_WEEKDAYS):
+            if what in (name, name[:3]):
+                return today - timedelta(days=(today.weekday() - i - 1) % 7 + 1)
+        if what == "week":
+            return today - timedelta(days=today.weekday() + 7)
+        if what == "month":
+            return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if len(words) == 3 and words[2] == "ago" and (words[0].isdigit() or words[0] in ("a", "one")):
+        n = int(words[0]) if words[0].isdigit() else 1
+        unit = words[1].rstrip("s")
+        days = n * (7 if unit == "week" else 1)
+        if unit in ("day", "week") and days <= 73_000:  # beyond that: out of range anyway
+            return today - timedelta(days=days)
+    return None
 
 
 def confirm(question: str, yes: bool, what: str) -> None:
@@ -503,7 +536,7 @@ def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
 def cmd_calls(ctx: Ctx, args: argparse.Namespace) -> None:
     from syncsvc import views
 
-    rows = ctx.app.calls(args.person, parse_day(ctx, args.since, "--since"))
+    rows = ctx.app.calls(args.person, parse_day(ctx, args.since, "--since", past=True))
     if args.limit is not None:
         rows = rows[: args.limit]
     if args.json:
@@ -915,14 +948,16 @@ def build_parser() -> argparse.ArgumentParser:
         "calls",
         cmd_calls,
         "The call history with outcomes, notes, referrals, offers and follow-ups.",
-        "  syncsvc calls --person emilie\n  syncsvc calls --since today\n"
+        '  syncsvc calls --person emilie\n  syncsvc calls --since "last monday"\n'
         "  syncsvc calls --since 2026-11-01 | cut -f2,4",
     )
     json_flag(p)
     limit_flag(p)
     p.add_argument("--person", metavar="PERSON", help="Only this person's calls.")
     p.add_argument(
-        "--since", metavar="YYYY-MM-DD", help="Only calls on or after this day (also: today...)."
+        "--since",
+        metavar="YYYY-MM-DD",
+        help="Only calls on or after this day (also: yesterday, last monday, 3 days ago...).",
     )
 
     p = command(

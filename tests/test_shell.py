@@ -464,3 +464,38 @@ def test_merge_and_remove_ask_on_a_terminal(cfg: Path) -> None:
     code, out = _on_a_terminal(["--config", str(cfg), "remove", "jane"], "y")
     assert code == 0 and "Removed Jane Roe" in out, out
     assert people_json(cfg) == []
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("yesterday", date(2026, 12, 1)),  # today: Wednesday 2 December 2026
+        ("last monday", date(2026, 11, 30)),
+        ("Last Wed", date(2026, 11, 25)),  # a week back, never today
+        ("last thursday", date(2026, 11, 26)),
+        ("last week", date(2026, 11, 23)),  # its Monday
+        ("last month", date(2026, 11, 1)),
+        ("3 days ago", date(2026, 11, 29)),
+        ("a week ago", date(2026, 11, 25)),
+        ("2 weeks ago", date(2026, 11, 18)),
+        ("next monday", None),
+        ("last", None),
+        ("99999999 weeks ago", None),
+    ],
+)
+def test_since_takes_days_in_the_past_in_words(words: str, expected: date | None) -> None:
+    from syncsvc.cli import past_day
+
+    assert past_day(words, date(2026, 12, 2)) == expected
+
+
+def test_calls_since_last_week_in_words(cfg: Path) -> None:
+    ok(cfg, "add", "Sam Lee")
+    ok(cfg, "plan", "--date", "tomorrow")
+    assert len(json.loads(ok(cfg, "calls", "--since", "last week", "--json"))) == 1
+    assert json.loads(ok(cfg, "calls", "--since", "3 days ago", "--json"))
+    code, out, err = run(cfg, "calls", "--since", "the other day")
+    assert code == 2 and out == ""
+    assert "last monday" in err and err.count("\n") == 1
+    code, _, err = run(cfg, "calls", "--since", "9999 weeks ago")
+    assert code == 2 and "out of range" in err
