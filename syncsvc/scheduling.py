@@ -75,5 +75,5 @@ def add_retry(
     new = planner.retry_call(
         cfg, install_id, origin.person_id, origin.id, day, planning_db.taken_starts(conn, day)
     )
-    planning_db.record(conn, cfg.timezone, [new], reasons(conn, [new]))
-    return new.call_id
+    (call_id,) = planning_db.record(conn, cfg.timezone, [new], reasons(conn, [new]))
+    return call_id

@@ -356,6 +356,27 @@ def test_a_note_in_an_event_whose_create_was_not_recorded_is_read(
     assert "Jane Roe" in (call.notes or "")
 
 
+def test_a_day_an_event_was_moved_away_from_can_be_planned_again(backend: Backend) -> None:
+    """Found by the model: the person moves Monday's call to Tuesday and skips it; Monday has
+    a free slot again and the planner picks the same person there, whose call id (install,
+    day, person) the moved call still has: ``plan`` failed with an internal error (UNIQUE
+    constraint failed: calls.id)."""
+    app = backend.make_app(calls={"per_day": 1})
+    add_people(app, 1)
+    phone = backend.phone
+    (moved,) = app.plan(MONDAY)
+    phone.write(moved.id, start=phone.event(moved.id).start + timedelta(hours=24))
+    app.sync()
+    phone.write(moved.id, "\nskip")
+    app.sync()
+    (again,) = app.plan(MONDAY)
+    assert again.id != moved.id and again.person_id == moved.person_id
+    assert again.day == MONDAY
+    assert sorted(phone.call_ids()) == sorted([moved.id, again.id])
+    assert phone.event(again.id).start.date() == MONDAY
+    assert app.plan(MONDAY) == [again]  # planning again changes nothing
+
+
 def test_edited_notes_are_read_again_without_doubling(setup: Any) -> None:
     app, phone, _clock = setup
     call = app.plan()[0]

@@ -158,7 +158,9 @@ class LoopMachine(RuleBasedStateMachine):
 
     @rule()
     def sync(self) -> None:
-        self.app.sync()
+        report = self.app.sync()
+        # every note here is from the grammar: one that cannot be applied is a defect
+        assert [c.line() for c in report.calls if c.error] == []
         self._check_after_sync()
 
     @rule(

@@ -184,15 +184,19 @@ def record(
     tz: str,
     new_calls: Iterable[NewCall],
     reasons: Mapping[str, str] | None = None,
-) -> None:
+) -> list[str]:
     """Insert the planner's calls (a non-retry call moves the person on in the rotation),
     each with its reason (``reasons``: by call id); an update call is linked to the win it
-    tells about."""
+    tells about. Returns the ids inserted: the planner's, or ``{id}-2``, ``-3``... where a
+    call of the person's that was moved to another day still has that id."""
+    ids: list[str] = []
     for new in new_calls:
         pick = new.pick
+        call_id = _free_call_id(conn, new.call_id)
+        ids.append(call_id)
         calls_db.insert(
             conn,
-            call_id=new.call_id,
+            call_id=call_id,
             person_id=pick.person_id,
             day=new.day,
             start=new.start,
@@ -202,12 +206,23 @@ def record(
             origin_call=pick.origin_call,
         )
         if reasons and (why := reasons.get(new.call_id)):
-            conn.execute("UPDATE calls SET reason = ? WHERE id = ?", (why, new.call_id))
+            conn.execute("UPDATE calls SET reason = ? WHERE id = ?", (why, call_id))
         if pick.win_call:
             conn.execute(
                 "UPDATE updates SET call_id = ? WHERE win_call = ? AND person_id = ?",
-                (new.call_id, pick.win_call, pick.person_id),
+                (call_id, pick.win_call, pick.person_id),
             )
+    return ids
+
+
+def _free_call_id(conn: sqlite3.Connection, call_id: str) -> str:
+    """``call_id`` (install, day, person) unless a call has it already: one the person moved
+    to another day in their calendar keeps the id of the day it was planned for."""
+    candidate, n = call_id, 1
+    while conn.execute("SELECT 1 FROM calls WHERE id = ?", (candidate,)).fetchone():
+        n += 1
+        candidate = f"{call_id}-{n}"
+    return candidate
 
 
 def why_facts(conn: sqlite3.Connection, pick: Pick) -> WhyFacts:
