@@ -180,7 +180,7 @@ def print_calls(rows: Sequence[calls_db.Call], *, filtered: bool = False) -> Non
         return
     short = is_terminal()  # a table cuts long notes; a pipe gets them whole
     print_rows(
-        ("date", "person", "kind", "outcome", "notes", "referrals", "offers", "follow up"),
+        ("date", "person", "kind", "outcome", "notes", "referrals", "offers", "follow up", "why"),
         (
             (
                 c.day.isoformat(),
@@ -191,6 +191,9 @@ def print_calls(rows: Sequence[calls_db.Call], *, filtered: bool = False) -> Non
                 ", ".join(c.referrals),
                 "; ".join(c.offers),
                 c.follow_up.isoformat() if c.follow_up else "",
+                (c.reason or "")[:40] + ("…" if len(c.reason or "") > 40 else "")
+                if short
+                else c.reason or "",
             )
             for c in rows
         ),

@@ -100,6 +100,11 @@ def test_calls_into_a_pipe_keep_whole_notes(cfg: Path) -> None:
     header, *rows = out.splitlines()
     assert header.startswith("date\tperson\tkind\toutcome\tnotes")
     assert len(rows) == 3 and all(r.startswith(FUTURE.isoformat()) for r in rows)
+    # the last column says why the call was planned, whole (as `plan` and the event say it)
+    assert header.endswith("\tfollow up\twhy")
+    reasons = [json.loads(ok(cfg, "calls", "--json"))[i]["reason"] for i in range(3)]
+    assert sorted(r.split("\t")[-1] for r in rows) == sorted(reasons)
+    assert all(reasons)
 
 
 def test_twenty_thousand_people_into_a_pipe_in_well_under_a_second(tmp_path: Path) -> None:
