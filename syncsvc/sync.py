@@ -386,7 +386,7 @@ def apply_remote(
     state = calls_db.event_state(conn, calendar, call.id)
     written = state.written if state else None
     old_receipt = state.receipt if state else None
-    if state is not None and state.rewriting is not None:
+    if state is not None and state.rewriting:
         written = _rewritten(remote.description, written, state.rewriting, old_receipt)
         calls_db.settle_rewrite(conn, calendar, call.id, written)
     if state is not None and state.receipt_sending is not None:
@@ -442,14 +442,20 @@ def apply_remote(
     return read
 
 
-def _rewritten(description: str, written: str | None, rewriting: str, receipt: str | None) -> str:
-    """Which of syncsvc's two texts the event carries when a rewrite was sent but never
-    recorded (a crash in between): the one that leaves less of the event to the person."""
-    if written is None:
-        return rewriting
-    as_new = events.user_text(description, rewriting, receipt)
-    as_old = events.user_text(description, written, receipt)
-    return rewriting if len(as_new) < len(as_old) else written
+def _rewritten(
+    description: str, written: str | None, rewriting: tuple[str, ...], receipt: str | None
+) -> str:
+    """Which of syncsvc's texts the event carries when rewrites were sent but never recorded
+    (a crash in between): the one that leaves least of the event to the person (``written``
+    on a tie, then the newest rewrite)."""
+    best = written
+    left = len(events.user_text(description, written, receipt)) if written is not None else None
+    for text in reversed(rewriting):
+        mine = len(events.user_text(description, text, receipt))
+        if left is None or mine < left:
+            best, left = text, mine
+    assert best is not None  # rewriting is never empty here
+    return best
 
 
 def _receipt_now(

@@ -623,8 +623,48 @@ def test_a_kill_after_a_topic_rewrite_leaves_the_event_ours_to_refresh(
         assert "tidal power" in desc and "urban farming" not in desc, call_id
         assert events.RECEIPT_LINE not in desc
     state = calls_db.event_state(fresh.store.conn, fresh.calendar.key, updates[0])
-    assert state is not None and not state.edited and state.rewriting is None
+    assert state is not None and not state.edited and not state.rewriting
     assert calls_db.get(fresh.store.conn, updates[0]).prep_notes in (None, "")  # type: ignore[union-attr]
+
+
+def test_a_killed_rewrite_then_a_refused_one_leaves_the_event_syncsvcs(
+    setup: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the model: a rewrite (topic A) killed after its write; before any read, the
+    topic changes again and ``plan`` tries a rewrite to B, which the calendar refuses (the
+    event changed: by the first write). The record of text A was replaced by B's, so the next
+    read saw neither of syncsvc's texts on the event, took it for the person's edit, and the
+    event never got a topic again."""
+    from syncsvc import sync as sync_mod
+
+    app, phone, _clock = setup
+    app.plan()
+    app.sync()
+    app.set_topic("urban farming")
+    real = sync_mod._mark_written
+    killed_ids: list[str] = []
+
+    def killed(store: Any, calendar: Any, event: Any, etag: str) -> None:
+        killed_ids.append(event.call_id)
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(sync_mod, "_mark_written", killed)
+    with pytest.raises(KeyboardInterrupt):
+        app.plan()  # the first rewrite is written, not recorded
+    monkeypatch.setattr(sync_mod, "_mark_written", real)
+    app.close()
+    (first,) = killed_ids
+    fresh = backend.make_app(calls={"per_day": 3})
+    fresh.set_topic("soil science")
+    fresh.plan()  # refused for ``first`` (changed since its etag), written for the others
+    assert "urban farming" in phone.event(first).description
+    fresh.sync()
+    fresh.set_topic("tidal power")
+    fresh.sync()
+    for call_id in phone.call_ids():
+        assert "tidal power" in phone.event(call_id).description, call_id
+    state = calls_db.event_state(fresh.store.conn, fresh.calendar.key, first)
+    assert state is not None and not state.edited and not state.rewriting
 
 
 def test_a_kill_after_a_receipt_is_written_neither_doubles_it_nor_reads_it_as_a_note(

@@ -327,7 +327,9 @@ class EventState:
     written: str | None
     edited: bool
     receipt: str | None  # the receipt block syncsvc last wrote into the event
-    rewriting: str | None  # a rewrite of ``written`` sent, not yet known to have landed
+    #: rewrites of ``written`` sent and not yet known to have landed, oldest first (the event
+    #: may carry any one of them: a kill after one write, then a conflict on the next)
+    rewriting: tuple[str, ...]
     receipt_sending: str | None  # a receipt sent, not yet known to have landed
 
 
@@ -355,7 +357,7 @@ def _state(row: sqlite3.Row) -> EventState:
         written=row["written"],
         edited=bool(row["edited"]),
         receipt=row["receipt"],
-        rewriting=row["rewriting"],
+        rewriting=tuple(t for t in (row["rewriting"] or "").split(_REWRITES_SEP) if t),
         receipt_sending=row["receipt_sending"],
     )
 
@@ -390,12 +392,26 @@ def upsert_event_state(
     )
 
 
+#: between the texts of ``rewriting`` (a control character no event text carries: contact
+#: data is cleaned of them, syncsvc's own text has none)
+_REWRITES_SEP = "\x1e"
+MAX_REWRITES = 8
+
+
 def set_rewriting(conn: sqlite3.Connection, calendar: str, call_id: str, text: str) -> None:
-    """syncsvc is about to rewrite the event's text to ``text``: until that write is recorded
-    (``settle_rewrite``), an event read back with either text is syncsvc's."""
+    """syncsvc is about to rewrite the event's text to ``text``: until a write is recorded
+    (``settle_rewrite``), an event read back with ``written`` or any text sent since is
+    syncsvc's. Earlier texts are kept: a rewrite killed after its write and then refused
+    (the event changed: by that write) must not make the event read as the person's."""
+    row = conn.execute(
+        "SELECT rewriting FROM calendar_events WHERE calendar = ? AND call_id = ?",
+        (calendar, call_id),
+    ).fetchone()
+    texts = [t for t in ((row[0] if row else None) or "").split(_REWRITES_SEP) if t != text and t]
+    texts = [*texts, text][-MAX_REWRITES:]
     conn.execute(
         "UPDATE calendar_events SET rewriting = ? WHERE calendar = ? AND call_id = ?",
-        (text, calendar, call_id),
+        (_REWRITES_SEP.join(texts), calendar, call_id),
     )
 
 
