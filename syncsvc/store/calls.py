@@ -270,11 +270,14 @@ def close_offer(
 ) -> bool:
     """The offer was made good: it no longer shows as open. True if it was open.
     ``closed_by``: the call whose note said so ("gave: ..."), so that taking that line back
-    reopens it (``reopen_offers_closed_by``); None: closed by hand (``offers done``)."""
+    reopens it (``reopen_offers_closed_by``); None: closed by hand (``offers done``), which
+    also pins an offer a note closed already: the person said so themselves, it stays done."""
     cur = conn.execute(
         "UPDATE offers SET done_at = ?, closed_by = ? WHERE id = ? AND done_at IS NULL",
         (when.isoformat(timespec="seconds"), closed_by, offer_id),
     )
+    if closed_by is None and cur.rowcount == 0:
+        conn.execute("UPDATE offers SET closed_by = NULL WHERE id = ?", (offer_id,))
     return cur.rowcount > 0
 
 
