@@ -456,7 +456,10 @@ def _understood(
     lines = list(parsed.understood)
     at = 0
     for ref, who in zip(parsed.referrals, referred, strict=True):
-        at = lines.index(notes.new_name_line(ref), at)
+        line = notes.new_name_line(ref)
+        if line not in lines[at:]:  # the parser's lines are one per referral; never fail a note
+            continue
+        at = lines.index(line, at)
         if who is not None and who.matched_by is not None:
             lines[at] = known_name_line(ref, who, called)
         at += 1
