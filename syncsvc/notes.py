@@ -95,7 +95,7 @@ from typing import Literal
 
 from syncsvc.text import html_to_text
 
-__all__ = ["Outcome", "ParsedNotes", "Referral", "parse_notes"]
+__all__ = ["Outcome", "ParsedNotes", "Referral", "new_name_line", "parse_notes", "referral_says"]
 
 Outcome = Literal["done", "no_answer", "rescheduled", "skipped", "stop", "wrong_number"]
 
@@ -1262,13 +1262,23 @@ def _read_referrals(
         found.not_used(segment)
 
 
+def referral_says(r: Referral) -> str:
+    """A ``ref:`` line as the receipt repeats it: ``Name <email> phone``."""
+    parts = [r.name, *(f"<{e}>" for e in r.emails), *r.phones]
+    return " ".join(p for p in parts if p)
+
+
+def new_name_line(r: Referral) -> str:
+    """The receipt line ``understood`` has for a ``ref:`` line: ``new name: ...``. Sync
+    replaces it when the store found the person already on the list (sync.py)."""
+    return "new name: " + referral_says(r)
+
+
 def _receipt(outcome: Outcome, reschedule_to: date | None, found: _Found) -> tuple[str, ...]:
     lines = [f"outcome: {outcome}"]
     if outcome == "rescheduled":
         lines.append(f"reschedule: {reschedule_to or 'next planning day'}")
-    for r in found.referrals:
-        parts = [r.name, *(f"<{e}>" for e in r.emails), *r.phones]
-        lines.append("new name: " + " ".join(p for p in parts if p))
+    lines += [new_name_line(r) for r in found.referrals]
     lines += [f"offer: {o}" for o in found.offers]
     lines += [f"offer done: {o}" for o in found.closed]
     if found.follow_up is not None:

@@ -12,7 +12,7 @@ the same notes twice changes nothing (``calls.notes_hash``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -418,14 +418,17 @@ def apply_remote(
 
     read: CallRead | None = None
     if parsed.outcome is not None:
-        read = CallRead(
-            call.id, call.person_name, list(parsed.understood), list(parsed.not_understood)
-        )
         digest = hashlib.sha256(f"{remote.summary}\n{parsed.text}".encode()).hexdigest()
+        referred: Sequence[notes_db.Referred | None]
         if digest != call.notes_hash:
             if call.notes_hash is not None:  # a change of mind: the new text decides
                 _undo(conn, config, call, parsed, now, cancelled)
-            apply_notes(conn, config, call, parsed, digest, now)
+            referred = apply_notes(conn, config, call, parsed, digest, now).referrals
+        else:  # read again unchanged: the receipt says what the first reading did
+            refs = [_referral(ref, config.calls.region) for ref in parsed.referrals]
+            referred = notes_db.referrals_read(conn, call.id, refs)
+        understood = _understood(parsed, referred, call.person_id)
+        read = CallRead(call.id, call.person_name, understood, list(parsed.not_understood))
     elif user:
         read = CallRead(call.id, call.person_name, [PREP_KEPT], list(parsed.not_understood))
 
@@ -440,6 +443,41 @@ def apply_remote(
         conn, calendar, call.id, remote.uid, state="written", etag=None if pending else remote.etag
     )
     return read
+
+
+def _understood(
+    parsed: notes.ParsedNotes, referred: Sequence[notes_db.Referred | None], called: int
+) -> list[str]:
+    """The receipt lines: the parser's, with each ``new name:`` line whose person the store
+    found already on the list (``referred``, one per ``ref:`` line) saying so instead: the
+    receipt says what syncsvc did, never a guess."""
+    from syncsvc import notes
+
+    lines = list(parsed.understood)
+    at = 0
+    for ref, who in zip(parsed.referrals, referred, strict=True):
+        line = notes.new_name_line(ref)
+        if line not in lines[at:]:  # the parser's lines are one per referral; never fail a note
+            continue
+        at = lines.index(line, at)
+        if who is not None and who.matched_by is not None:
+            lines[at] = known_name_line(ref, who, called)
+        at += 1
+    return lines
+
+
+def known_name_line(ref: notes.Referral, who: notes_db.Referred, called: int) -> str:
+    """The receipt line for a ``ref:`` line that named someone already on the list, e.g.
+    ``known name: Jane Roe <jane@example.org> — already on your list (as "Jane R.", matched
+    by email)``; the list's name is given when it is not the one written. Not a notes keyword
+    (as ``referral:`` would be), like ``new name:``."""
+    from syncsvc import notes
+
+    where = "the person you called" if who.person_id == called else "already on your list"
+    how = f"matched by {who.matched_by}"
+    if who.name.strip().casefold() != ref.name.strip().casefold():
+        how = f'as "{who.name}", {how}'
+    return f"known name: {notes.referral_says(ref)} — {where} ({how})"
 
 
 def _rewritten(
@@ -560,9 +598,10 @@ def apply_notes(
     parsed: notes.ParsedNotes,
     digest: str,
     now: datetime,
-) -> None:
+) -> notes_db.Applied:
     """Record the notes (store/notes.py); a rescheduled call gets its retry, on the day the
-    notes name or else the next planning day (never a day already gone)."""
+    notes name or else the next planning day (never a day already gone). Returns what the
+    store did (who each referral turned out to be, for the receipt)."""
     assert parsed.outcome is not None
     recorded = notes_db.Notes(
         outcome=parsed.outcome,
@@ -574,10 +613,11 @@ def apply_notes(
         wins=parsed.wins,
         closed_offers=parsed.closed_offers,
     )
-    notes_db.apply_notes(conn, call, recorded, now)
+    applied = notes_db.apply_notes(conn, call, recorded, now)
     if parsed.outcome == "rescheduled":
         day = _reschedule_day(config, call, parsed, now)
         scheduling.add_retry(conn, config.calls, call, day, store_db.install_id(conn))
+    return applied
 
 
 def _reschedule_day(

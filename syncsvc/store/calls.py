@@ -265,13 +265,29 @@ def earlier_offers(
     return [_offer(r) for r in rows]
 
 
-def close_offer(conn: sqlite3.Connection, offer_id: int, when: datetime) -> bool:
-    """The offer was made good: it no longer shows as open. True if it was open."""
+def close_offer(
+    conn: sqlite3.Connection, offer_id: int, when: datetime, *, closed_by: str | None = None
+) -> bool:
+    """The offer was made good: it no longer shows as open. True if it was open.
+    ``closed_by``: the call whose note said so ("gave: ..."), so that taking that line back
+    reopens it (``reopen_offers_closed_by``); None: closed by hand (``offers done``), which
+    also pins an offer a note closed already: the person said so themselves, it stays done."""
     cur = conn.execute(
-        "UPDATE offers SET done_at = ? WHERE id = ? AND done_at IS NULL",
-        (when.isoformat(timespec="seconds"), offer_id),
+        "UPDATE offers SET done_at = ?, closed_by = ? WHERE id = ? AND done_at IS NULL",
+        (when.isoformat(timespec="seconds"), closed_by, offer_id),
     )
+    if closed_by is None and cur.rowcount == 0:
+        conn.execute("UPDATE offers SET closed_by = NULL WHERE id = ?", (offer_id,))
     return cur.rowcount > 0
+
+
+def reopen_offers_closed_by(conn: sqlite3.Connection, call_id: str) -> int:
+    """Open again the offers ``call_id``'s note closed (its note changed: the new reading
+    decides); offers closed by hand or by another call stay closed. How many."""
+    cur = conn.execute(
+        "UPDATE offers SET done_at = NULL, closed_by = NULL WHERE closed_by = ?", (call_id,)
+    )
+    return cur.rowcount
 
 
 def update_wins(conn: sqlite3.Connection, call_id: str) -> list[str]:

@@ -256,7 +256,18 @@ ALTER TABLE calendar_events ADD COLUMN rewriting TEXT;
 ALTER TABLE calendar_events ADD COLUMN receipt_sending TEXT;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
+# The receipt says what syncsvc did: ``referrals.matched_by`` is how a ``ref:`` line matched
+# someone already on the list ('email' | 'phone' | 'name'; NULL: the note added them, or the row
+# is older than this), kept as the note's first reading found it so the receipt never flips.
+# ``offers.closed_by``: the call whose note ("gave: ...") closed the offer, so taking that line
+# back reopens it; NULL: closed by hand (``offers done``), or before this migration (stays closed).
+V10 = """
+ALTER TABLE referrals ADD COLUMN matched_by TEXT CHECK (matched_by IN ('email', 'phone', 'name'));
+ALTER TABLE offers ADD COLUMN closed_by TEXT REFERENCES calls(id) ON DELETE SET NULL;
+CREATE INDEX offers_closed_by ON offers(closed_by) WHERE closed_by IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Migrations (by index in MIGRATIONS) that rebuild a table other tables reference: they run
 # with foreign keys off (a DROP TABLE would cascade) and are checked before they commit.

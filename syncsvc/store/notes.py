@@ -3,8 +3,9 @@ offers, offers made good, wins, the thank-you updates a win earns the people who
 led to it, and a pause for someone who asked not to be called or whose number was wrong).
 
 The notes are parsed (``syncsvc/notes.py``) and their addresses normalised by the caller; this
-module only records them. Applying the same notes twice changes nothing: every row is keyed,
-and an offer already made good is matched again, not a second one closed.
+module only records them, and says what it did (``Applied``): the receipt must not claim a new
+name for someone who was already on the list. Applying the same notes twice changes nothing:
+every row is keyed, and an offer already made good is matched again, not a second one closed.
 """
 
 from __future__ import annotations
@@ -50,12 +51,28 @@ class Notes:
     closed_offers: Sequence[str] = ()  # "gave: the article": offers from earlier calls now done
 
 
+@dataclass(frozen=True)
+class Referred:
+    """Who one ``ref:`` line of a call's note turned out to be, for the receipt.
+
+    ``matched_by`` is None when this call's note added the person (a new name), else how the
+    line matched someone already on the list: 'email', 'phone' or 'name'. It is kept with the
+    referral row (``referrals.matched_by``) as the note's first reading found it, so a later
+    reading of the same or a changed note, which now finds the person it added itself, still
+    says "new name" (the receipt never flip-flops)."""
+
+    person_id: int
+    name: str  # as on the list now
+    matched_by: str | None
+
+
 @dataclass
 class Applied:
     """What applying a call's notes did beyond the call itself, for the receipt and the log."""
 
     closed_offers: list[str] = field(default_factory=list)  # the offers' own texts, now done
     people: list[int] = field(default_factory=list)  # the people its referrals name
+    referrals: list[Referred] = field(default_factory=list)  # the same, one per ref line
     updates: list[int] = field(default_factory=list)  # people queued a thank-you call
     paused: str | None = None  # the pause the outcome asks for (stop | wrong_number), if any
 
@@ -89,12 +106,15 @@ def apply_notes(
             (call.day.isoformat(), call.person_id),
         )
     for ref in notes.referrals:
-        person_id = referred_person(conn, ref, call.person_id)
+        person_id, matched_by = _refer(conn, ref, call.person_id)
         applied.people.append(person_id)
-        conn.execute(
-            "INSERT OR IGNORE INTO referrals(call_id, person_id) VALUES (?, ?)",
-            (call.id, person_id),
+        conn.execute(  # a row an earlier reading of this note made keeps its matched_by
+            "INSERT OR IGNORE INTO referrals(call_id, person_id, matched_by) VALUES (?, ?, ?)",
+            (call.id, person_id, matched_by),
         )
+        referred = _referred(conn, call.id, person_id)
+        assert referred is not None  # the row was just made, or was there
+        applied.referrals.append(referred)
     for text in notes.offers:
         conn.execute(
             "INSERT OR IGNORE INTO offers(call_id, person_id, text) VALUES (?, ?, ?)",
@@ -167,7 +187,7 @@ def close_offers(
             best = still_open[0]
         closed.add(best.id)
         if best.done_at is None:
-            calls_db.close_offer(conn, best.id, now)
+            calls_db.close_offer(conn, best.id, now, closed_by=call.id)
         done.append(best.text)
     return done
 
@@ -202,34 +222,80 @@ def offer_match(said: str, offer: str) -> float:
     return ratio if ratio >= OFFER_MATCH_RATIO else 0.0
 
 
-def referred_person(conn: sqlite3.Connection, ref: Referral, referrer: int) -> int:
-    """Match a ``ref:`` line to a known person by email or phone, else by exact full name;
-    otherwise add them, referred by ``referrer``. A known person gets ``referrer`` as their
-    referrer only if they had none (and are not the referrer); new addresses are added."""
-    person_id = people_db.match(
-        conn, emails=[n for _, n in ref.emails], phones=[n for _, n in ref.phones]
-    )
-    if person_id is None and ref.name:
-        person_id = people_db.first_named(conn, ref.name)
-    if person_id is None:
+def known_person(conn: sqlite3.Connection, ref: Referral) -> tuple[int, str] | None:
+    """The person already on the list a ``ref:`` line names, and how it matched: by email,
+    else by phone (``people.match``'s rule, the first address someone has), else by the
+    exact full name ('email' | 'phone' | 'name'). None: nobody. Reads only."""
+    person_id = people_db.match(conn, emails=[n for _, n in ref.emails])
+    if person_id is not None:
+        return person_id, "email"
+    person_id = people_db.match(conn, phones=[n for _, n in ref.phones])
+    if person_id is not None:
+        return person_id, "phone"
+    person_id = people_db.first_named(conn, ref.name) if ref.name else None
+    return (person_id, "name") if person_id is not None else None
+
+
+def _refer(conn: sqlite3.Connection, ref: Referral, referrer: int) -> tuple[int, str | None]:
+    """``referred_person``, and how the line matched (``known_person``; None: added now)."""
+    known = known_person(conn, ref)
+    if known is None:
         name = ref.name or (
             ref.emails[0][0] if ref.emails else ref.phones[0][0] if ref.phones else "?"
         )
         person_id = people_db.add(conn, name=name, source="referral", referred_by=referrer)
-    elif person_id != referrer:
-        people_db.set_referrer_if_unknown(conn, person_id, referrer)
+        matched_by = None
+    else:
+        person_id, matched_by = known
+        if person_id != referrer:
+            people_db.set_referrer_if_unknown(conn, person_id, referrer)
     for value, norm in ref.emails:
         people_db.add_address(conn, person_id, "email", value, norm)
     for value, norm in ref.phones:
         people_db.add_address(conn, person_id, "phone", value, norm)
-    return person_id
+    return person_id, matched_by
+
+
+def referred_person(conn: sqlite3.Connection, ref: Referral, referrer: int) -> int:
+    """Match a ``ref:`` line to a known person by email or phone, else by exact full name;
+    otherwise add them, referred by ``referrer``. A known person gets ``referrer`` as their
+    referrer only if they had none (and are not the referrer); new addresses are added."""
+    return _refer(conn, ref, referrer)[0]
+
+
+def _referred(conn: sqlite3.Connection, call_id: str, person_id: int) -> Referred | None:
+    """What the referral row of ``call_id`` naming ``person_id`` says, if there is one."""
+    row = conn.execute(
+        "SELECT r.matched_by, p.name FROM referrals r JOIN people p ON p.id = r.person_id "
+        "WHERE r.call_id = ? AND r.person_id = ?",
+        (call_id, person_id),
+    ).fetchone()
+    return Referred(person_id, row[1], row[0]) if row else None
+
+
+def referrals_read(
+    conn: sqlite3.Connection, call_id: str, refs: Sequence[Referral]
+) -> list[Referred | None]:
+    """What ``apply_notes`` reported for each of ``refs`` when the note was applied, found
+    again without changing anything: for a note read again unchanged (its digest already
+    applied), so its receipt says the same as the first time. None for a line whose person
+    is no longer found (an address removed since, a merge): the receipt then says what the
+    line says."""
+    out: list[Referred | None] = []
+    for ref in refs:
+        known = known_person(conn, ref)
+        out.append(_referred(conn, call_id, known[0]) if known else None)
+    return out
 
 
 def undo_notes(conn: sqlite3.Connection, call: calls_db.Call) -> None:
     """The person changed their mind about ``call``'s note: take back what its earlier
-    reading produced that the new reading decides again — offers not yet done, wins, and the
-    thank-you updates a win queued that are not planned yet. People it added stay on the list
+    reading produced that the new reading decides again — offers not yet done, wins, the
+    thank-you updates a win queued that are not planned yet, and the offers its "gave:" lines
+    closed (reopened: the new reading closes again those it still names; one closed by hand,
+    ``offers done``, or by another call's note stays closed). People it added stay on the list
     (and their referral rows): a name once written down is never lost."""
+    calls_db.reopen_offers_closed_by(conn, call.id)
     conn.execute("DELETE FROM offers WHERE call_id = ? AND done_at IS NULL", (call.id,))
     conn.execute("DELETE FROM updates WHERE win_call = ? AND call_id IS NULL", (call.id,))
     conn.execute("DELETE FROM wins WHERE call_id = ?", (call.id,))
