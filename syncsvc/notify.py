@@ -117,12 +117,12 @@ def due(
 
 
 class CallNudger:
-    """The daemon's job: every minute, nudge the calls about to start (each once)."""
+    """The daemon's job: every minute, nudge the calls about to start (each once, remembered
+    in the store, so a daemon restarted inside the window does not nudge again)."""
 
     def __init__(self, app: App, notifier: DesktopNotifier | None = None) -> None:
         self.app = app
         self.notifier = notifier or DesktopNotifier()
-        self.sent: set[str] = set()
 
     def __call__(self) -> list[str]:
         from syncsvc import sync
@@ -139,13 +139,15 @@ class CallNudger:
             c for d in sorted(days) for c in calls_db.on_day(conn, d) if c.outcome == "planned"
         ]
         shown: list[str] = []
-        for call_id in due([(c.id, c.start) for c in planned], now, minutes, self.sent):
+        sent = calls_db.nudged(conn, [c.id for c in planned])
+        for call_id in due([(c.id, c.start) for c in planned], now, minutes, sent):
             call = next(c for c in planned if c.id == call_id)
             person = people_db.get(conn, call.person_id)
             phones = [written for written, _ in person.phones] if person else []
             question = sync.question(app.config, people_db.current_topic(conn))
             start = call.start.astimezone(app.config.calls.zone)
-            self.sent.add(call_id)
+            with app.store.tx() as tx:  # before it is shown: a crash never shows it twice
+                calls_db.mark_nudged(tx, call_id, now)
             if self.notifier.send(compose(call_id, call.person_name, question, phones, start)):
                 shown.append(call_id)
         return shown

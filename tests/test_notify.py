@@ -123,3 +123,34 @@ def test_the_daemon_nudges_each_call_before_it_starts(
     # each came within the five minutes before its call
     first_seen = next(t for t, n in seen if n >= 1)
     assert datetime(2026, 11, 27, 16, 55, tzinfo=BERLIN) <= first_seen.astimezone(UTC) < START
+
+
+class _Recorder(notify.DesktopNotifier):
+    """Records what would be shown; no bus."""
+
+    def __init__(self) -> None:
+        super().__init__("unix:path=/nonexistent")
+        self.shown: list[str] = []
+
+    def send(self, nudge: notify.Nudge) -> bool:
+        self.shown.append(nudge.summary)
+        return True
+
+
+def test_a_daemon_restarted_inside_the_window_does_not_nudge_again(
+    make_app: Callable[..., App], clock: FixedClock
+) -> None:
+    """Noticed at the last stop: the nudges sent were remembered in memory only, so a daemon
+    restarted in the minutes before a call nudged it a second time."""
+    app = make_app(calls={"per_day": 1, "window": "17:00-18:00"})
+    app.add_person(PersonInput(name="Ann Lee", phones=["+49 30 555 0000"]))
+    (call,) = app.plan()
+    clock.set(call.start - timedelta(minutes=4))
+    first = _Recorder()
+    assert notify.CallNudger(app, first)() == [call.id]
+    assert notify.CallNudger(app, first)() == []  # the same daemon, a minute later
+    app.close()
+    again = _Recorder()
+    clock.advance(seconds=60)
+    assert notify.CallNudger(make_app(calls={"per_day": 1}), again)() == []  # restarted
+    assert len(first.shown) == 1 and again.shown == []

@@ -4,7 +4,7 @@ per-calendar event state."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -555,3 +555,20 @@ def cancel_retry(conn: sqlite3.Connection, call_id: str) -> None:
 def any_call(conn: sqlite3.Connection) -> bool:
     """Whether the store has any call at all (a new store adopts the calendar's events)."""
     return conn.execute("SELECT 1 FROM calls LIMIT 1").fetchone() is not None
+
+
+def nudged(conn: sqlite3.Connection, call_ids: Sequence[str]) -> set[str]:
+    """Which of these calls the desktop nudge was shown for already."""
+    out: set[str] = set()
+    for call_id in call_ids:
+        row = conn.execute(
+            "SELECT 1 FROM calls WHERE id = ? AND nudged_at IS NOT NULL", (call_id,)
+        ).fetchone()
+        if row:
+            out.add(call_id)
+    return out
+
+
+def mark_nudged(conn: sqlite3.Connection, call_id: str, at: datetime) -> None:
+    """The nudge for ``call_id`` was shown (or tried: it is never repeated)."""
+    conn.execute("UPDATE calls SET nudged_at = ? WHERE id = ?", (at.isoformat(), call_id))

@@ -267,7 +267,13 @@ ALTER TABLE offers ADD COLUMN closed_by TEXT REFERENCES calls(id) ON DELETE SET 
 CREATE INDEX offers_closed_by ON offers(closed_by) WHERE closed_by IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10]
+# The desktop nudge before a call is shown once: ``nudged_at`` remembers it across a daemon
+# restart inside the nudge window (it used to be remembered in memory only).
+V11 = """
+ALTER TABLE calls ADD COLUMN nudged_at TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Migrations (by index in MIGRATIONS) that rebuild a table other tables reference: they run
 # with foreign keys off (a DROP TABLE would cascade) and are checked before they commit.
