@@ -530,13 +530,24 @@ class App:
             return []
         return self.plan(today)
 
-    def sync(self) -> calendar_sync.SyncReport:
+    def sync(self, *, force_delete: bool = False) -> calendar_sync.SyncReport:
+        """Read the person's notes back, then write what is due.
+
+        ``force_delete`` (``syncsvc sync --force-delete``; the daemon never passes it): the
+        calendar's storage refused as emptied or missing is the person's doing, so every
+        vanished event is read as their deletion, this once. When the storage is gone
+        altogether (a vdir folder removed), nothing is written: the next ``plan`` starts the
+        folder afresh, as on a first run."""
         # read first: the person's edits are seen before anything is refreshed, and calls
         # the notes created (a reschedule) are written in the same run
         from syncsvc import sync as calendar_sync
 
         with self.locked():
-            read = calendar_sync.read_back(self.store, self.calendar, self.config, self.now())
+            read = calendar_sync.read_back(
+                self.store, self.calendar, self.config, self.now(), force_delete=force_delete
+            )
+            if read.storage_gone:
+                return read
             # the text of our future events is made from the store and the config: when the
             # store has not changed since the last push (the daemon's quiet polls), it has not
             unchanged = self._pushed_at == (self.store, self.store.change_mark())

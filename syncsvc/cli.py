@@ -482,7 +482,7 @@ def cmd_plan(ctx: Ctx, args: argparse.Namespace) -> None:
 
 
 def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
-    report = ctx.app.sync()
+    report = ctx.app.sync(force_delete=args.force_delete)
     if args.json:
         emit_json(report.as_json())
         return
@@ -907,9 +907,15 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         cmd_sync,
         "Read completion notes back from the calendar and apply them.",
-        "  syncsvc sync\n  syncsvc sync -v --json",
+        "  syncsvc sync\n  syncsvc sync -v --json\n  syncsvc sync --force-delete",
     )
     json_flag(p)
+    p.add_argument(
+        "--force-delete",
+        action="store_true",
+        help="You deleted all of syncsvc's events (or their calendar folder) yourself: read "
+        "them as deleted this once instead of refusing. Without that refusal, no effect.",
+    )
 
     p = command(
         "calls",
