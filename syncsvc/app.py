@@ -461,6 +461,7 @@ class App:
         """Plan ``days`` planning days from ``first`` (default: today, or the next planning
         day once today's window has passed) and write the calls to the calendar."""
         from syncsvc import planner, scheduling
+        from syncsvc import sync as calendar_sync
 
         if days < 1:
             raise UsageError("--days must be at least 1")
@@ -469,10 +470,11 @@ class App:
         day_list = planner.planning_days(cfg, start, days)
         with self.locked():
             store = self.store
-            if not dry_run:  # a new store adopts the calendar's events before it plans
-                from syncsvc import adopt
-
-                adopt.adopt_if_fresh(store, self.calendar, self.config, self.now())
+            if not dry_run:
+                # a new store adopts the calendar's events before it plans, and a calendar
+                # emptied of them (a folder gone) refuses before a call is planned: its
+                # "nothing was changed" holds for the store too, not only for the calendar
+                calendar_sync.guard_storage(store, self.calendar, self.config, self.now())
             busy = self._busy(day_list) if cfg.avoid_busy else {}
             planned: list[calls_db.Call] = []
             try:
@@ -484,8 +486,6 @@ class App:
                         raise _DryRun
             except _DryRun:
                 return planned
-            from syncsvc import sync as calendar_sync
-
             calendar_sync.push(store, self.calendar, self.config, self.now())
         if self.narrate:  # the daemon's log tells the day: who it planned, and when
             self._log_planned(day_list, planned)
