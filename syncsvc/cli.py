@@ -498,6 +498,8 @@ def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
         f"{len(report.applied)} with new notes, {report.deleted} deleted, {report.missed} missed."
         + skipped
     )
+    if report.storage_gone:  # --force-delete on a calendar folder that is gone
+        print("The calendar folder is created again by the next `syncsvc plan`.")
 
 
 def cmd_calls(ctx: Ctx, args: argparse.Namespace) -> None:

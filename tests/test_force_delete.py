@@ -204,8 +204,21 @@ def test_the_cli_refuses_with_exit_69_and_the_hint_then_forces(tmp_path: Path) -
     again = run_cli([*base, "sync", "--force-delete"])
     assert again.exit_code == 0, again.output
     assert "0 deleted" in again.stdout  # nothing vanished now: the option changes nothing
+    assert "created again by the next `syncsvc plan`" not in again.stdout
     assert run_cli([*base, "plan", "--date", "tomorrow"]).exit_code == 0
     assert folder.is_dir()
+
+
+def test_the_forced_sync_says_what_it_did_in_plain_text(tmp_path: Path) -> None:
+    base, folder = cli_config(tmp_path)
+    for name in ("Ann Example", "Bo Example", "Cy Example"):
+        assert run_cli([*base, "add", name]).exit_code == 0
+    assert run_cli([*base, "plan"]).exit_code == 0
+    shutil.rmtree(folder)
+    forced = run_cli([*base, "sync", "--force-delete"])
+    assert forced.exit_code == 0, forced.output
+    assert "0 events written" in forced.stdout and "3 deleted" in forced.stdout
+    assert "The calendar folder is created again by the next `syncsvc plan`." in forced.stdout
 
 
 def test_the_option_is_in_the_help() -> None:
