@@ -482,7 +482,8 @@ def cmd_plan(ctx: Ctx, args: argparse.Namespace) -> None:
 
 
 def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
-    report = ctx.app.sync(force_delete=args.force_delete)
+    # getattr: callers that build the Namespace by hand (tests/test_notes_loop.py) predate it
+    report = ctx.app.sync(force_delete=getattr(args, "force_delete", False))
     if args.json:
         emit_json(report.as_json())
         return
