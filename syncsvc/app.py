@@ -461,6 +461,7 @@ class App:
         """Plan ``days`` planning days from ``first`` (default: today, or the next planning
         day once today's window has passed) and write the calls to the calendar."""
         from syncsvc import planner, scheduling
+        from syncsvc import sync as calendar_sync
 
         if days < 1:
             raise UsageError("--days must be at least 1")
@@ -469,10 +470,11 @@ class App:
         day_list = planner.planning_days(cfg, start, days)
         with self.locked():
             store = self.store
-            if not dry_run:  # a new store adopts the calendar's events before it plans
-                from syncsvc import adopt
-
-                adopt.adopt_if_fresh(store, self.calendar, self.config, self.now())
+            if not dry_run:
+                # a new store adopts the calendar's events before it plans, and a calendar
+                # emptied of them (a folder gone) refuses before a call is planned: its
+                # "nothing was changed" holds for the store too, not only for the calendar
+                calendar_sync.guard_storage(store, self.calendar, self.config, self.now())
             busy = self._busy(day_list) if cfg.avoid_busy else {}
             planned: list[calls_db.Call] = []
             try:
@@ -484,8 +486,6 @@ class App:
                         raise _DryRun
             except _DryRun:
                 return planned
-            from syncsvc import sync as calendar_sync
-
             calendar_sync.push(store, self.calendar, self.config, self.now())
         if self.narrate:  # the daemon's log tells the day: who it planned, and when
             self._log_planned(day_list, planned)
@@ -530,13 +530,24 @@ class App:
             return []
         return self.plan(today)
 
-    def sync(self) -> calendar_sync.SyncReport:
+    def sync(self, *, force_delete: bool = False) -> calendar_sync.SyncReport:
+        """Read the person's notes back, then write what is due.
+
+        ``force_delete`` (``syncsvc sync --force-delete``; the daemon never passes it): the
+        calendar's storage refused as emptied or missing is the person's doing, so every
+        vanished event is read as their deletion, this once. When the storage is gone
+        altogether (a vdir folder removed), nothing is written: the next ``plan`` starts the
+        folder afresh, as on a first run."""
         # read first: the person's edits are seen before anything is refreshed, and calls
         # the notes created (a reschedule) are written in the same run
         from syncsvc import sync as calendar_sync
 
         with self.locked():
-            read = calendar_sync.read_back(self.store, self.calendar, self.config, self.now())
+            read = calendar_sync.read_back(
+                self.store, self.calendar, self.config, self.now(), force_delete=force_delete
+            )
+            if read.storage_gone:
+                return read
             # the text of our future events is made from the store and the config: when the
             # store has not changed since the last push (the daemon's quiet polls), it has not
             unchanged = self._pushed_at == (self.store, self.store.change_mark())

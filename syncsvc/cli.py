@@ -515,7 +515,8 @@ def cmd_plan(ctx: Ctx, args: argparse.Namespace) -> None:
 
 
 def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
-    report = ctx.app.sync()
+    # getattr: callers that build the Namespace by hand (tests/test_notes_loop.py) predate it
+    report = ctx.app.sync(force_delete=getattr(args, "force_delete", False))
     if args.json:
         emit_json(report.as_json())
         return
@@ -531,6 +532,8 @@ def cmd_sync(ctx: Ctx, args: argparse.Namespace) -> None:
         f"{len(report.applied)} with new notes, {report.deleted} deleted, {report.missed} missed."
         + skipped
     )
+    if report.storage_gone:  # --force-delete on a calendar folder that is gone
+        print("The calendar folder is created again by the next `syncsvc plan`.")
 
 
 def cmd_calls(ctx: Ctx, args: argparse.Namespace) -> None:
@@ -940,9 +943,15 @@ def build_parser() -> argparse.ArgumentParser:
         "sync",
         cmd_sync,
         "Read completion notes back from the calendar and apply them.",
-        "  syncsvc sync\n  syncsvc sync -v --json",
+        "  syncsvc sync\n  syncsvc sync -v --json\n  syncsvc sync --force-delete",
     )
     json_flag(p)
+    p.add_argument(
+        "--force-delete",
+        action="store_true",
+        help="You deleted all of syncsvc's events (or their calendar folder) yourself: read "
+        "them as deleted this once instead of refusing. Without that refusal, no effect.",
+    )
 
     p = command(
         "calls",

@@ -92,7 +92,12 @@ class NotFoundError(BackendError):
 class StorageGoneError(NotFoundError):
     """A calendar that held syncsvc's events is missing or emptied of all of them at once (an
     unmounted disk, a moved folder, another calendar): a storage problem, never the person
-    deleting every call. ``plan`` and ``sync`` refuse and change nothing."""
+    deleting every call. ``plan`` and ``sync`` refuse and change nothing; every message ends
+    with ``FORCE_DELETE_HINT``, the way out for a person who did delete them all."""
+
+
+#: the end of every ``StorageGoneError`` message: what to do if the person deleted them
+FORCE_DELETE_HINT = "if you deleted them yourself, run `syncsvc sync --force-delete`"
 
 
 class ConflictError(BackendError):

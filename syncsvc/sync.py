@@ -12,6 +12,7 @@ the same notes twice changes nothing (``calls.notes_hash``).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,9 +20,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from syncsvc import adopt, events, planner, scheduling
-from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, RemoteEvent
+from syncsvc.calendars.base import UID_SUFFIX, Calendar, CallEvent, Changes, RemoteEvent
 from syncsvc.config import Config
-from syncsvc.errors import ConflictError, NotFoundError, StorageGoneError
+from syncsvc.errors import FORCE_DELETE_HINT, ConflictError, NotFoundError, StorageGoneError
 from syncsvc.store import Connection, Store
 from syncsvc.store import calls as calls_db
 from syncsvc.store import db as store_db
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 # Start-up time: notes (many regexes) and phones (phonenumbers) are imported where they are
 # used, so commands that only import this module for a query (`syncsvc status`) start faster.
+
+log = logging.getLogger("syncsvc")
 
 MISSED_AFTER = timedelta(days=1)
 NO_TOPIC = "the field you want to explore"
@@ -84,6 +87,9 @@ class SyncReport:
     applied: list[str] = field(default_factory=list)  # call ids whose notes were applied
     calls: list[CallRead] = field(default_factory=list)  # every call whose note was read
     problems: list[str] = field(default_factory=list)  # "FILE: reason" for each file skipped
+    #: ``--force-delete`` found the calendar's storage gone (a vdir folder removed): nothing is
+    #: written this run, so the folder is not planted again until the next ``plan``
+    storage_gone: bool = False
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -255,17 +261,30 @@ MASS_DISAPPEARANCE = 2
 
 
 def guard_storage(
-    store: Store, calendar: Calendar, config: Config, now: datetime
+    store: Store,
+    calendar: Calendar,
+    config: Config,
+    now: datetime,
+    *,
+    force_delete: bool = False,
 ) -> dict[str, str]:
     """Before anything is read or written: a calendar that held syncsvc's events and is now
     missing or emptied of them (a vdir on an unmounted disk) refuses, so ``plan`` never plants a
     fresh folder there and ``sync`` never reads every call as deleted; a new store adopts the
-    events it finds (adopt.py). Returns the known etags."""
+    events it finds (adopt.py). Returns the known etags.
+
+    ``force_delete`` (``syncsvc sync --force-delete``, never the daemon): the person says they
+    removed the events themselves, so the refusal is let through this once and ``read_back``
+    reads every vanished event as their deletion."""
     adopt.adopt_if_fresh(store, calendar, config, now)
     known = calls_db.known_etags(store.conn, calendar.key)
     expect = getattr(calendar, "expect_events", None)  # backends that can check cheaply
     if expect is not None:
-        expect(known)
+        try:
+            expect(known)
+        except StorageGoneError:
+            if not force_delete:
+                raise
     return known
 
 
@@ -274,12 +293,40 @@ def refuse_mass_disappearance(
 ) -> None:
     """Every one of syncsvc's events reported deleted in one read (at least two): a calendar
     replaced, emptied or swapped for another one, not the person deleting each call. Nothing is
-    applied (vdirsyncer refuses an emptied storage the same way)."""
+    applied (vdirsyncer refuses an emptied storage the same way) unless the person says so with
+    ``--force-delete``, which the message names."""
     if len(known) >= MASS_DISAPPEARANCE and set(known) <= set(deleted):
         raise StorageGoneError(
             f"calendar {calendar.key}: all {len(known)} of syncsvc's events vanished at once; "
-            "check the calendar is the right one and its storage is there (nothing was changed)"
+            "check the calendar is the right one and its storage is there (nothing was "
+            f"changed); {FORCE_DELETE_HINT}"
         )
+
+
+def _changes(
+    calendar: Calendar, token: str | None, known: dict[str, str], *, force_delete: bool
+) -> tuple[Changes, bool]:
+    """``calendar.changes``, guarded: all of syncsvc's events vanishing at once refuses
+    (``refuse_mass_disappearance``), unless ``force_delete``; then a storage that is gone
+    altogether (a vdir folder removed) reads as every known event deleted. Also returns
+    whether the storage was gone."""
+    try:
+        changes = calendar.changes(token, known)
+    except StorageGoneError:
+        if not force_delete:
+            raise
+        changes, gone = Changes(deleted=sorted(known), token=token), True
+    else:
+        gone = False
+        if not force_delete:
+            refuse_mass_disappearance(calendar, known, changes.deleted)
+    if force_delete and known and set(known) <= set(changes.deleted):
+        log.info(
+            "calendar %s: all %d of syncsvc's events read as deleted by you (--force-delete)",
+            calendar.key,
+            len(known),
+        )
+    return changes, gone
 
 
 # ------------------------------------------------------------------------ reading
@@ -297,9 +344,17 @@ class _Receipt:
     new: str
 
 
-def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -> SyncReport:
+def read_back(
+    store: Store,
+    calendar: Calendar,
+    config: Config,
+    now: datetime,
+    *,
+    force_delete: bool = False,
+) -> SyncReport:
     """Apply what changed in the calendar since the last read; mark missed calls; then say
-    what was understood back into each event (the receipt).
+    what was understood back into each event (the receipt). ``force_delete``: every event
+    that vanished is the person's deletion, even all of them at once (``guard_storage``).
 
     Each call's note is applied on its own (a savepoint): one that fails is reported and the
     others proceed. Receipts are written after the commit with the backend's conditional
@@ -308,9 +363,9 @@ def read_back(store: Store, calendar: Calendar, config: Config, now: datetime) -
     means the event is read again, and the same note read twice changes nothing."""
     report = SyncReport()
     conn = store.conn
-    known = guard_storage(store, calendar, config, now)
-    changes = calendar.changes(store.token(calendar.key), known)
-    refuse_mass_disappearance(calendar, known, changes.deleted)
+    known = guard_storage(store, calendar, config, now, force_delete=force_delete)
+    token = store.token(calendar.key)
+    changes, report.storage_gone = _changes(calendar, token, known, force_delete=force_delete)
     report.problems = list(changes.problems)  # bad event files skipped: shown, not only logged
     receipts: list[_Receipt] = []
     cancelled: list[calls_db.Call] = []

@@ -16,7 +16,8 @@ log line, never followed, never waited on), at most ``MAX_EVENT_BYTES`` each. A 
 ours is parsed once per change (kept by name and etag for the life of the process), not on every
 poll. A folder that is missing, or suddenly holds none of the events syncsvc knows it wrote, is a
 storage problem (an unmounted disk, a moved folder), never the person deleting every call:
-``expect_events`` refuses before anything is read or written.
+``expect_events`` refuses before anything is read or written, unless the person says they did
+(``syncsvc sync --force-delete``: ``sync.guard_storage`` lets the refusal pass that once).
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ from pathlib import Path
 
 from syncsvc.calendars import ics
 from syncsvc.calendars.base import Calendar, CallEvent, Changes, RemoteEvent
-from syncsvc.errors import BackendError, ConflictError, NotFoundError, StorageGoneError
+from syncsvc.errors import (
+    FORCE_DELETE_HINT,
+    BackendError,
+    ConflictError,
+    NotFoundError,
+    StorageGoneError,
+)
 
 log = logging.getLogger("syncsvc")
 
@@ -142,7 +149,8 @@ class VdirCalendar(Calendar):
         """Refuse (``StorageGoneError``) when the folder that held syncsvc's ``known`` events
         is missing, or holds none of them: an unmounted disk or a moved folder, which must
         never read as the person deleting every call, nor get a fresh folder planted where
-        the old one will come back. Cheap: one listing, no file opened."""
+        the old one will come back. Cheap: one listing, no file opened. The message ends with
+        ``FORCE_DELETE_HINT``: the way out for a person who deleted them all on purpose."""
         self._refuse_symlinked_folder()
         if not known:
             return
@@ -151,19 +159,23 @@ class VdirCalendar(Calendar):
                 log.info("finished syncsvc's interrupted writes in %s", self.path)
             names = set(os.listdir(self.path))
         except FileNotFoundError:
-            raise StorageGoneError(
-                f"calendar folder {self.path} is missing but held {len(known)} of syncsvc's "
-                "events; check the disk is mounted and [calendar] path is right (nothing "
-                "was changed)"
-            ) from None
+            raise self._folder_missing(known) from None
         except OSError as err:
             raise BackendError(f"cannot list calendar folder {self.path}: {err}") from err
         if len(known) >= 2 and not any(f"{uid}{SUFFIX}" in names for uid in known):
             raise StorageGoneError(
                 f"calendar folder {self.path} holds none of the {len(known)} events syncsvc "
                 "wrote there; check the disk is mounted and the folder was not replaced or "
-                "emptied (nothing was changed)"
+                f"emptied (nothing was changed); {FORCE_DELETE_HINT}"
             )
+
+    def _folder_missing(self, known: Mapping[str, str]) -> StorageGoneError:
+        """The refusal for a folder that is gone although it held ``known`` events."""
+        return StorageGoneError(
+            f"calendar folder {self.path} is missing but held {len(known)} of syncsvc's "
+            "events; check the disk is mounted and [calendar] path is right (nothing "
+            f"was changed); {FORCE_DELETE_HINT}"
+        )
 
     def update(self, event: CallEvent, etag: str) -> str:
         target = self._file(event.uid)
@@ -187,7 +199,8 @@ class VdirCalendar(Calendar):
             if known:
                 # Never report every event as deleted because a folder is missing (an
                 # unmounted disk, a typo in the config): that would count every call skipped.
-                raise NotFoundError(f"calendar folder {self.path} does not exist") from None
+                # Only ``sync --force-delete`` reads this as every event deleted (sync.py).
+                raise self._folder_missing(known) from None
             return result
         except OSError as err:
             raise BackendError(f"cannot list calendar folder {self.path}: {err}") from err
