@@ -111,7 +111,10 @@ def test_a_removed_gave_line_reopens_the_offer_it_closed_and_only_that(setup: An
     app.sync()
     assert [o.text for o in app.offers()] == ["coffee in spring"]
     lines = receipt_lines(phone.event(follow.id).description)
-    assert "offer done: the article" in lines and "offer done: the intro to Sam" in lines
+    assert lines[1:] == [  # which offer each line closed, and when it was offered
+        'offer done: the article — closed "send her the article" (offered 27 Nov)',
+        'offer done: the intro to Sam — closed "an intro to Sam" (offered 27 Nov)',
+    ]
     app.offer_done(intro.id)  # marked done by hand as well: it stays done whatever the note says
     app.offer_done(coffee.id)
 
