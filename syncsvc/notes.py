@@ -1274,13 +1274,19 @@ def new_name_line(r: Referral) -> str:
     return "new name: " + referral_says(r)
 
 
+def offer_done_line(said: str) -> str:
+    """The receipt line ``understood`` has for a ``gave:`` line: ``offer done: ...``. Sync
+    replaces it with what the store did: the offer closed, or none (sync.py)."""
+    return "offer done: " + said
+
+
 def _receipt(outcome: Outcome, reschedule_to: date | None, found: _Found) -> tuple[str, ...]:
     lines = [f"outcome: {outcome}"]
     if outcome == "rescheduled":
         lines.append(f"reschedule: {reschedule_to or 'next planning day'}")
     lines += [new_name_line(r) for r in found.referrals]
     lines += [f"offer: {o}" for o in found.offers]
-    lines += [f"offer done: {o}" for o in found.closed]
+    lines += [offer_done_line(o) for o in found.closed]
     if found.follow_up is not None:
         lines.append(f"follow-up: {found.follow_up.isoformat()}")
     lines += [f"win: {w}" for w in found.wins]

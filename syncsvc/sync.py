@@ -475,14 +475,17 @@ def apply_remote(
     if parsed.outcome is not None:
         digest = hashlib.sha256(f"{remote.summary}\n{parsed.text}".encode()).hexdigest()
         referred: Sequence[notes_db.Referred | None]
+        closings: Sequence[notes_db.Closing]
         if digest != call.notes_hash:
             if call.notes_hash is not None:  # a change of mind: the new text decides
                 _undo(conn, config, call, parsed, now, cancelled)
-            referred = apply_notes(conn, config, call, parsed, digest, now).referrals
+            applied = apply_notes(conn, config, call, parsed, digest, now)
+            referred, closings = applied.referrals, applied.closings
         else:  # read again unchanged: the receipt says what the first reading did
             refs = [_referral(ref, config.calls.region) for ref in parsed.referrals]
             referred = notes_db.referrals_read(conn, call.id, refs)
-        understood = _understood(parsed, referred, call.person_id)
+            closings = notes_db.closings_read(conn, call, parsed.closed_offers)
+        understood = _understood(parsed, referred, closings, call)
         read = CallRead(call.id, call.person_name, understood, list(parsed.not_understood))
     elif user:
         read = CallRead(call.id, call.person_name, [PREP_KEPT], list(parsed.not_understood))
@@ -501,11 +504,15 @@ def apply_remote(
 
 
 def _understood(
-    parsed: notes.ParsedNotes, referred: Sequence[notes_db.Referred | None], called: int
+    parsed: notes.ParsedNotes,
+    referred: Sequence[notes_db.Referred | None],
+    closings: Sequence[notes_db.Closing],
+    call: calls_db.Call,
 ) -> list[str]:
     """The receipt lines: the parser's, with each ``new name:`` line whose person the store
-    found already on the list (``referred``, one per ``ref:`` line) saying so instead: the
-    receipt says what syncsvc did, never a guess."""
+    found already on the list (``referred``, one per ``ref:`` line) saying so instead, and
+    each ``offer done:`` line saying which offer it closed, or that it closed none
+    (``closings``, one per ``gave:`` text): the receipt says what syncsvc did, never a guess."""
     from syncsvc import notes
 
     lines = list(parsed.understood)
@@ -516,9 +523,39 @@ def _understood(
             continue
         at = lines.index(line, at)
         if who is not None and who.matched_by is not None:
-            lines[at] = known_name_line(ref, who, called)
+            lines[at] = known_name_line(ref, who, call.person_id)
+        at += 1
+    at = 0
+    for closing in closings:
+        line = notes.offer_done_line(closing.said)
+        if line not in lines[at:]:  # as above: a line not found is left as the parser wrote it
+            continue
+        at = lines.index(line, at)
+        lines[at] = offer_done_line(closing, call.person_name, call.day)
         at += 1
     return lines
+
+
+def offer_done_line(closing: notes_db.Closing, person: str, day: date) -> str:
+    """The receipt line for a ``gave:`` line, saying what it did, e.g. ``offer done: the
+    article — closed "send her the article" (offered 27 Nov)``, ``... — "send her the
+    article" was already done (offered 27 Nov)``, or, matching no offer, ``nothing closed:
+    the article — no open offer to Ann matches it (see syncsvc offers)``. That last one
+    starts with no notes keyword: copied into a note, it must not close an offer; the others
+    close again only the offer they name. ``day``: the call's, so an offer from another year
+    says its year."""
+    offer = closing.offer
+    if offer is None:
+        return (
+            f"nothing closed: {closing.said} — no open offer to {person} matches it "
+            "(see syncsvc offers)"
+        )
+    when = f"{offer.day.day} {offer.day:%b}" + (
+        f" {offer.day.year}" if offer.day.year != day.year else ""
+    )
+    if closing.now:
+        return f'offer done: {closing.said} — closed "{offer.text}" (offered {when})'
+    return f'offer done: {closing.said} — "{offer.text}" was already done (offered {when})'
 
 
 def known_name_line(ref: notes.Referral, who: notes_db.Referred, called: int) -> str:

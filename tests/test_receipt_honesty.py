@@ -111,7 +111,10 @@ def test_a_removed_gave_line_reopens_the_offer_it_closed_and_only_that(setup: An
     app.sync()
     assert [o.text for o in app.offers()] == ["coffee in spring"]
     lines = receipt_lines(phone.event(follow.id).description)
-    assert "offer done: the article" in lines and "offer done: the intro to Sam" in lines
+    assert lines[1:] == [  # which offer each line closed, and when it was offered
+        'offer done: the article — closed "send her the article" (offered 27 Nov)',
+        'offer done: the intro to Sam — closed "an intro to Sam" (offered 27 Nov)',
+    ]
     app.offer_done(intro.id)  # marked done by hand as well: it stays done whatever the note says
     app.offer_done(coffee.id)
 
@@ -125,6 +128,62 @@ def test_a_removed_gave_line_reopens_the_offer_it_closed_and_only_that(setup: An
     lines = receipt_lines(phone.event(follow.id).description)
     assert not [line for line in lines if line.startswith("offer done:")]
     assert "send her the article" in phone.event(follow.id).description  # still in the event
+
+
+def test_each_gave_line_says_which_offer_it_closed_or_that_it_closed_none(
+    setup: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line closes an open offer, one names an offer already marked done by hand, one
+    matches nothing (two offers are open, so none is guessed): the receipt says each, in the
+    note's order, the same on every read of the same note."""
+    app, phone, clock = setup
+    call = app.plan()[0]
+    phone.write(
+        call.id,
+        "done\noffer: send her the article\noffer: an intro to Sam\noffer: coffee in spring\n"
+        "offer: the deck\nfollow up monday",
+    )
+    clock.set(evening(FRIDAY))
+    app.sync()
+    intro = app.offers()[1]
+    assert intro.text == "an intro to Sam"
+    app.offer_done(intro.id)  # done by hand before the next call
+    follow = next(c for c in app.plan(MONDAY) if c.person_id == call.person_id)
+    phone.write(follow.id, "talked again\ngave: the article\nsent: the intro\ngave: a podcast")
+    clock.set(evening(MONDAY))
+    out = json.loads(sync_output(app, as_json=True, capsys=capsys))
+    (read,) = out["calls"]
+    name = calls_db.get(app.store.conn, follow.id).person_name  # type: ignore[union-attr]
+    assert read["person"] == name
+    expected = [
+        'offer done: the article — closed "send her the article" (offered 27 Nov)',
+        'offer done: the intro — "an intro to Sam" was already done (offered 27 Nov)',
+        f"nothing closed: a podcast — no open offer to {name} matches it (see syncsvc offers)",
+    ]
+    assert read["understood"] == ["outcome: done", *expected]
+    first = phone.event(follow.id).description
+    assert receipt_lines(first) == ["outcome: done", *expected]
+    assert [o.text for o in app.offers()] == ["coffee in spring", "the deck"]
+
+    # she moves the event: the same note is read again, the receipt says the same (the
+    # article is done now, but by this very note), so the event is not rewritten
+    phone.write(follow.id, start=phone.event(follow.id).start - timedelta(minutes=30))
+    version = phone.versions()[follow.id]
+    again = json.loads(sync_output(app, as_json=True, capsys=capsys))
+    assert [c["understood"] for c in again["calls"]] == [read["understood"]]
+    app.sync()
+    assert phone.versions()[follow.id] == version
+    assert phone.event(follow.id).description == first
+    assert [o.text for o in app.offers()] == ["coffee in spring", "the deck"]
+
+    # a change of mind elsewhere in the note: the article is still closed by this note
+    clock.advance(minutes=30)
+    phone.write(follow.id, "\nwin: she got the job")
+    text = sync_output(app, as_json=False, capsys=capsys)
+    assert expected[0] in text and expected[2] in text
+    lines = receipt_lines(phone.event(follow.id).description)
+    assert lines[1:4] == expected and "win: she got the job" in lines
+    assert [o.text for o in app.offers()] == ["coffee in spring", "the deck"]
 
 
 # ------------------------------------------------------------------ the receipt line
@@ -154,6 +213,35 @@ def test_the_known_name_line() -> None:
         NEW,
     )  # the parser cannot know: the store decides
     assert [notes.new_name_line(r) for r in parsed.referrals] == list(parsed.understood[1:3])
+
+
+def test_the_offer_done_line() -> None:
+    offer = calls_db.Offer(7, "c-1", 1, "Ann", "send her the article", FRIDAY, None)
+    closed = notes_db.Closing("the article", offer, now=True)
+    assert sync.offer_done_line(closed, "Ann", MONDAY) == (
+        'offer done: the article — closed "send her the article" (offered 27 Nov)'
+    )
+    done = notes_db.Closing("the article", offer)
+    assert sync.offer_done_line(done, "Ann", date(2027, 1, 4)) == (
+        'offer done: the article — "send her the article" was already done (offered 27 Nov 2026)'
+    )
+    none = notes_db.Closing("a podcast", None)
+    line = sync.offer_done_line(none, "Ann", MONDAY)
+    assert (
+        line == "nothing closed: a podcast — no open offer to Ann matches it (see syncsvc offers)"
+    )
+    # the person copies the receipt's lines into a note: the no-match one is no instruction,
+    # the others close again (only) the offer they name
+    assert notes.parse_notes("done\n" + line, call_day=MONDAY).closed_offers == ()
+    for said in (closed, done):
+        text = sync.offer_done_line(said, "Ann", MONDAY)
+        (again,) = notes.parse_notes("done\n" + text, call_day=MONDAY).closed_offers
+        assert notes_db.offer_match(again, "send her the article") == 1.0
+        assert notes_db.offer_match(again, "an intro to Sam") == 0.0
+    assert notes.parse_notes("done\ngave: the article", call_day=MONDAY).understood == (
+        "outcome: done",
+        notes.offer_done_line("the article"),
+    )  # the parser cannot know: the store decides
 
 
 # ------------------------------------------------------------------ the store's rules
@@ -280,6 +368,63 @@ def test_undo_reopens_only_the_offers_its_note_closed(store: Store) -> None:
         assert [o.text for o in calls_db.offers_open(conn, ann)] == ["the article"]
         row = conn.execute("SELECT closed_by FROM offers WHERE text = 'coffee'").fetchone()
         assert row[0] == second.id
+
+
+def what(closings: list[notes_db.Closing]) -> list[tuple[str, str | None, bool]]:
+    """Each closing as (the text said, the offer it matched, closed by this note)."""
+    return [(c.said, c.offer.text if c.offer else None, c.now) for c in closings]
+
+
+def test_close_offers_says_per_text_what_it_did_and_the_same_when_read_again(
+    store: Store,
+) -> None:
+    with store.tx() as conn:
+        ann = people_db.add(conn, name="Ann", source="manual")
+        first = add_call(conn, ann, MONDAY)
+        texts = ["send her the article", "an intro to Sam", "coffee", "the deck"]
+        notes_db.apply_notes(conn, first, note("1", offers=texts), NOW)
+        offers = {o.text: o for o in calls_db.offers_open(conn, ann)}
+        calls_db.close_offer(conn, offers["an intro to Sam"].id, NOW)  # by hand
+        second = add_call(conn, ann, MONDAY + timedelta(days=1))
+        gave = ["the article", "the intro to Sam", "a podcast", "the article"]
+        applied = notes_db.apply_notes(conn, second, note("2", closed_offers=gave), NOW)
+        assert what(applied.closings) == [
+            ("the article", "send her the article", True),
+            ("the intro to Sam", "an intro to Sam", False),  # done by hand before
+            ("a podcast", None, False),  # two offers open: none is guessed
+            ("the article", None, False),  # that offer is taken by the first line
+        ]
+        assert applied.closed_offers == ["send her the article", "an intro to Sam"]
+        assert [o.text for o in calls_db.offers_open(conn, ann)] == ["coffee", "the deck"]
+
+        # read again unchanged: the same answer (the article closed by this note), no writes
+        call = calls_db.get(conn, second.id) or second
+        changes = conn.total_changes
+        again = notes_db.closings_read(conn, call, gave)
+        assert conn.total_changes == changes
+        assert what(again) == what(applied.closings)
+        # another note's "gave:" finds the article already done, not closed by it
+        third = add_call(conn, ann, MONDAY + timedelta(days=2))
+        later = notes_db.apply_notes(conn, third, note("3", closed_offers=["the article"]), NOW)
+        assert what(later.closings) == [("the article", "send her the article", False)]
+        assert what(notes_db.closings_read(conn, third, ["the article"])) == what(later.closings)
+
+
+def test_the_only_open_offer_is_closed_and_found_again(store: Store) -> None:
+    """A text that matches nothing closes the person's only open offer: read again, that
+    offer (done now, by this note) is still the one it closed, not "nothing closed"."""
+    with store.tx() as conn:
+        ann = people_db.add(conn, name="Ann", source="manual")
+        first = add_call(conn, ann, MONDAY)
+        notes_db.apply_notes(conn, first, note("1", offers=["the deck"]), NOW)
+        second = add_call(conn, ann, MONDAY + timedelta(days=1))
+        applied = notes_db.apply_notes(conn, second, note("2", closed_offers=["it, finally"]), NOW)
+        assert what(applied.closings) == [("it, finally", "the deck", True)]
+        assert what(notes_db.closings_read(conn, second, ["it, finally"])) == what(applied.closings)
+        # the same note applied again after undo (a change of mind): closed by it again
+        notes_db.undo_notes(conn, calls_db.get(conn, second.id) or second)
+        redo = notes_db.apply_notes(conn, second, note("3", closed_offers=["it"]), NOW)
+        assert what(redo.closings) == [("it", "the deck", True)]
 
 
 # ------------------------------------------------------------------ migration V10

@@ -66,11 +66,24 @@ class Referred:
     matched_by: str | None
 
 
+@dataclass(frozen=True)
+class Closing:
+    """What one "gave: ..." text of a call's note did, for the receipt: ``offer`` is the
+    offer it matched (None: none, so nothing was closed), ``now`` says whether this note
+    closed it (else it was already done: by hand, or by another call's note). A note read
+    again unchanged finds the same (``closings_read``): the receipt never flip-flops."""
+
+    said: str  # the text as the note says it ("the article")
+    offer: calls_db.Offer | None
+    now: bool = False
+
+
 @dataclass
 class Applied:
     """What applying a call's notes did beyond the call itself, for the receipt and the log."""
 
     closed_offers: list[str] = field(default_factory=list)  # the offers' own texts, now done
+    closings: list[Closing] = field(default_factory=list)  # one per "gave:" text, in order
     people: list[int] = field(default_factory=list)  # the people its referrals name
     referrals: list[Referred] = field(default_factory=list)  # the same, one per ref line
     updates: list[int] = field(default_factory=list)  # people queued a thank-you call
@@ -121,7 +134,8 @@ def apply_notes(
             (call.id, call.person_id, text),
         )
     if notes.closed_offers:
-        applied.closed_offers = close_offers(conn, call, notes.closed_offers, now)
+        applied.closings = close_offers(conn, call, notes.closed_offers, now)
+        applied.closed_offers = [c.offer.text for c in applied.closings if c.offer is not None]
     for text in notes.wins:
         conn.execute("INSERT OR IGNORE INTO wins(call_id, text) VALUES (?, ?)", (call.id, text))
     if notes.wins:
@@ -163,33 +177,80 @@ def queue_updates(conn: sqlite3.Connection, win_call: str, person_id: int) -> li
 # ------------------------------------------------------------------ offers made good
 def close_offers(
     conn: sqlite3.Connection, call: calls_db.Call, texts: Sequence[str], now: datetime
-) -> list[str]:
+) -> list[Closing]:
     """Close the offers ``texts`` ("gave: the article") say were made good: offers made to
     the call's person on their earlier calls, never anyone else's. Each text closes the offer
     it matches best (``offer_match``), an open one before one already done; when it matches
-    none and the person has exactly one open offer, that one. Returns the texts of the
-    offers matched (closed now, or already done by an earlier reading of the same note)."""
+    none and the person has exactly one open offer, that one. Returns, per text in order,
+    what it did: the offer closed now, the one it matched that was already done (by hand,
+    another note, or an earlier reading of the same note), or none."""
     candidates = calls_db.earlier_offers(conn, call.person_id, call.id, call.day)
-    done: list[str] = []
-    closed: set[int] = set()
+    out: list[Closing] = []
+    for said, best in zip(texts, _match_offers(texts, candidates, set()), strict=True):
+        if best is None:
+            out.append(Closing(said, None))
+        elif best.done_at is None:
+            calls_db.close_offer(conn, best.id, now, closed_by=call.id)
+            out.append(Closing(said, best, now=True))
+        else:
+            out.append(Closing(said, best))
+    return out
+
+
+def closings_read(
+    conn: sqlite3.Connection, call: calls_db.Call, texts: Sequence[str]
+) -> list[Closing]:
+    """What ``close_offers`` reported for ``texts`` when this call's note was applied, found
+    again without changing anything: for a note read again unchanged (its digest already
+    applied), so its receipt says the same as the first time. The offers this note closed
+    (``offers.closed_by``) were open then, so they are matched as open again. An offer
+    matched that is open now (reopened since) reads as nothing closed: that is true now."""
+    candidates = calls_db.earlier_offers(conn, call.person_id, call.id, call.day)
+    mine = _closed_by(conn, call.id)
+    out: list[Closing] = []
+    for said, best in zip(texts, _match_offers(texts, candidates, mine), strict=True):
+        if best is None or best.done_at is None:
+            out.append(Closing(said, None))
+        else:
+            out.append(Closing(said, best, now=best.id in mine))
+    return out
+
+
+def _closed_by(conn: sqlite3.Connection, call_id: str) -> set[int]:
+    """The offers ``call_id``'s note closed (and that nobody pinned by hand since)."""
+    rows = conn.execute("SELECT id FROM offers WHERE closed_by = ?", (call_id,))
+    return {r[0] for r in rows}
+
+
+def _match_offers(
+    texts: Sequence[str], candidates: Sequence[calls_db.Offer], reopened: set[int]
+) -> list[calls_db.Offer | None]:
+    """The offer each of ``texts`` means, in order (``close_offers``' rule), without
+    writing: the best match not already taken by an earlier text, an open one before one
+    done; else the only open one left; else None. ``reopened``: offers to count as open
+    although done (closed by the very note being read again)."""
+
+    def is_open(o: calls_db.Offer) -> bool:
+        return o.done_at is None or o.id in reopened
+
+    taken: set[int] = set()
+    out: list[calls_db.Offer | None] = []
     for text in texts:
         scored = [
-            (score, o.done_at is None, o)
+            (score, is_open(o), o)
             for o in candidates
-            if o.id not in closed and (score := offer_match(text, o.text)) > 0
+            if o.id not in taken and (score := offer_match(text, o.text)) > 0
         ]
+        best: calls_db.Offer | None
         if scored:
             best = max(scored, key=lambda s: (s[0], s[1]))[2]
         else:
-            still_open = [o for o in candidates if o.done_at is None and o.id not in closed]
-            if len(still_open) != 1:
-                continue
-            best = still_open[0]
-        closed.add(best.id)
-        if best.done_at is None:
-            calls_db.close_offer(conn, best.id, now, closed_by=call.id)
-        done.append(best.text)
-    return done
+            still_open = [o for o in candidates if is_open(o) and o.id not in taken]
+            best = still_open[0] if len(still_open) == 1 else None
+        if best is not None:
+            taken.add(best.id)
+        out.append(best)
+    return out
 
 
 # Words that say nothing about which offer is meant ("send HER THE article"): articles,
