@@ -77,6 +77,11 @@ class Phone(ABC):
         """An app that drops syncsvc's X-property while the person appends ``notes``."""
         pytest.skip(f"{type(self).__name__}: no app can drop this backend's call marker")
 
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Another app on the person's devices stores a property of its own in the event
+        (an alarm acknowledged, a colour, a category) at ``now``; the text stays as it is."""
+        pytest.skip(f"{type(self).__name__}: no other app touches this backend's events")
+
     def has(self, call_id: str) -> bool:
         return call_id in self.call_ids()
 
@@ -136,6 +141,11 @@ def _edit_ics(vevent: Any, edit: Edit) -> None:
             vevent.add(name, value)
 
 
+def _acknowledge(vevent: Any, now: datetime) -> None:
+    vevent.pop("X-MOZ-LASTACK", None)
+    vevent.add("X-MOZ-LASTACK", now)
+
+
 class VdirPhone(Phone):
     """A calendar app on the local folder (khal, or one syncing it): rewrites the .ics."""
 
@@ -171,6 +181,13 @@ class VdirPhone(Phone):
         vevent = next(iter(cal.walk("VEVENT")))
         del vevent["X-SYNCSVC-CALL"]
         vevent["DESCRIPTION"] = str(vevent["DESCRIPTION"]) + notes
+        path.write_bytes(cal.to_ical())
+
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Thunderbird acknowledging the alarm: it rewrites the file with X-MOZ-LASTACK."""
+        path = self.path(call_id)
+        cal = icalendar.Calendar.from_ical(path.read_bytes())
+        _acknowledge(next(iter(cal.walk("VEVENT"))), now)
         path.write_bytes(cal.to_ical())
 
 
@@ -210,6 +227,15 @@ class RadicalePhone(Phone):
         vevent = next(iter(cal.walk("VEVENT")))
         del vevent["X-SYNCSVC-CALL"]
         vevent["DESCRIPTION"] = str(vevent["DESCRIPTION"]) + notes
+        obj.data = cal.to_ical().decode()
+        obj.save()
+
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Thunderbird on the same CalDAV calendar acknowledging the alarm: the event PUT
+        back with X-MOZ-LASTACK added, everything else as the server had it."""
+        obj = self.phone.event(uid_for(call_id))
+        cal = icalendar.Calendar.from_ical(obj.data)
+        _acknowledge(next(iter(cal.walk("VEVENT"))), now)
         obj.data = cal.to_ical().decode()
         obj.save()
 
@@ -267,6 +293,16 @@ class GooglePhone(Phone):
     def delete(self, call_id: str) -> None:
         self.google.ui_delete(event_id(uid_for(call_id)))
 
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Another client on the account (a phone's calendar app): it colours the event and
+        keeps a private extended property of its own beside syncsvc's; text unchanged."""
+        with self.google.lock:
+            ev = self.google.calendars["primary"][event_id(uid_for(call_id))]
+            ev["colorId"] = str(int(ev.get("colorId", "0")) % 11 + 1)
+            props = ev.setdefault("extendedProperties", {}).setdefault("private", {})
+            props["otherAppSeen"] = now.isoformat()
+            self.google._touch(ev)
+
 
 # ------------------------------------------------------------------------- Outlook (Graph)
 
@@ -323,3 +359,11 @@ class OutlookPhone(Phone):
 
     def delete(self, call_id: str) -> None:
         self.graph.ui_delete(self.graph.find(uid_for(call_id)))
+
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Outlook on another device files the event under a colour category; text unchanged."""
+        with self.graph.lock:
+            ev = self.graph.events_by_id[self.graph.find(uid_for(call_id))]
+            blue = ev.get("categories") == ["Blue category"]
+            ev["categories"] = ["Green category" if blue else "Blue category"]
+            self.graph._touch(ev)
