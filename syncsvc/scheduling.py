@@ -71,7 +71,13 @@ def add_retry(
     has an open call anyway."""
     if planning_db.retry_exists(conn, origin.id, origin.person_id):
         return None
-    day = planner.retry_day(cfg, day, planning_db.call_days(conn, origin.person_id, day))
+    # a call the person moved to another day keeps the id it was planned under (day and
+    # person): its old day counts as one with a call, or the retry's id would be taken
+    days = set(planning_db.call_days(conn, origin.person_id, day))
+    day = planner.retry_day(cfg, day, days)
+    while calls_db.get(conn, planner.call_id(install_id, day, origin.person_id)) is not None:
+        days.add(day)
+        day = planner.retry_day(cfg, day, days)
     new = planner.retry_call(
         cfg, install_id, origin.person_id, origin.id, day, planning_db.taken_starts(conn, day)
     )

@@ -413,6 +413,39 @@ def rigs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Rig
     return vdir_rig
 
 
+def test_a_changed_reschedule_note_is_read_after_its_retry_was_moved(
+    rigs: RigFactory, tmp_path: Path
+) -> None:
+    """Found by the model (on Google; the same on every backend): the person moved the retry
+    a "reschedule" made to the next day, then added a line to the note that still says
+    "reschedule later". The retry made again for the same day got the id the moved one still
+    holds (day and person), the insert failed, and the changed note was never applied."""
+    rig = rigs(tmp_path)
+    clock = FixedClock(START)
+    try:
+        app = rig.new_app(clock)
+        add_people(app, 5)
+        call = app.plan()[0]
+        rig.phone.write(call.id, "\nreschedule later")
+        app.sync()
+        (retry,) = calls_db.open_retries_from(app.store.conn, call.id)
+        app.sync()  # the retry's event
+        rig.phone.write(retry.id, start=rig.phone.event(retry.id).start + timedelta(days=1))
+        app.sync()  # the retry moves to the next day
+        seen = rig.phone.event(call.id)
+        changed = seen.description.replace("reschedule later", "reschedule later\nshe was busy")
+        rig.phone.write(call.id, replace_description=changed)
+        app.sync()
+        got = calls_db.get(app.store.conn, call.id)
+        assert got is not None and got.outcome == "rescheduled"
+        assert "she was busy" in (got.notes or "")
+        (again,) = calls_db.open_retries_from(app.store.conn, call.id)
+        assert again.id != retry.id
+        app.close()
+    finally:
+        rig.close()
+
+
 def _run(rigs: RigFactory, examples: int, steps: int) -> None:
     class OnThisBackend(LoopMachine):
         def __init__(self) -> None:
