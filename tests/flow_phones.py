@@ -77,6 +77,21 @@ class Phone(ABC):
         """An app that drops syncsvc's X-property while the person appends ``notes``."""
         pytest.skip(f"{type(self).__name__}: no app can drop this backend's call marker")
 
+    def descriptions(self) -> dict[str, str]:
+        """call id -> the description of every event now in the calendar (as ``event``
+        shows it); a backend with a cheaper listing than one read per event overrides it."""
+        return {c: self.event(c).description for c in self.call_ids()}
+
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Another app on the person's devices stores a property of its own in the event
+        (an alarm acknowledged, a colour, a category) at ``now``; the text stays as it is."""
+        pytest.skip(f"{type(self).__name__}: no other app touches this backend's events")
+
+    def other_app_marks(self) -> dict[str, str | None]:
+        """call id -> what ``other_app_touch`` left in the event (None: nothing), for every
+        event now in the calendar: what syncsvc's rewrites must keep."""
+        pytest.skip(f"{type(self).__name__}: no other app touches this backend's events")
+
     def has(self, call_id: str) -> bool:
         return call_id in self.call_ids()
 
@@ -136,6 +151,16 @@ def _edit_ics(vevent: Any, edit: Edit) -> None:
             vevent.add(name, value)
 
 
+def _acknowledge(vevent: Any, now: datetime) -> None:
+    vevent.pop("X-MOZ-LASTACK", None)
+    vevent.add("X-MOZ-LASTACK", now)
+
+
+def _acknowledged(vevent: Any) -> str | None:
+    ack = vevent.get("X-MOZ-LASTACK")
+    return None if ack is None else bytes(ack.to_ical()).decode()
+
+
 class VdirPhone(Phone):
     """A calendar app on the local folder (khal, or one syncing it): rewrites the .ics."""
 
@@ -173,6 +198,16 @@ class VdirPhone(Phone):
         vevent["DESCRIPTION"] = str(vevent["DESCRIPTION"]) + notes
         path.write_bytes(cal.to_ical())
 
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Thunderbird acknowledging the alarm: it rewrites the file with X-MOZ-LASTACK."""
+        path = self.path(call_id)
+        cal = icalendar.Calendar.from_ical(path.read_bytes())
+        _acknowledge(next(iter(cal.walk("VEVENT"))), now)
+        path.write_bytes(cal.to_ical())
+
+    def other_app_marks(self) -> dict[str, str | None]:
+        return {c: _acknowledged(_vevent(self.path(c).read_bytes())) for c in self.call_ids()}
+
 
 # ------------------------------------------------------------------------------------ CalDAV
 
@@ -188,6 +223,14 @@ class RadicalePhone(Phone):
 
     def versions(self) -> dict[str, str]:
         return {c: self.phone.etag(uid_for(c)) for c in self.call_ids()}
+
+    def descriptions(self) -> dict[str, str]:
+        # one calendar-query for all (a read by uid is a REPORT of its own)
+        out = {}
+        for obj in self.phone.cal.events():
+            vevent = obj.icalendar_component
+            out[str(vevent["UID"]).removesuffix("@syncsvc")] = str(vevent.get("DESCRIPTION", ""))
+        return out
 
     def event(self, call_id: str) -> Seen:
         return _seen_ics(self.phone.event(uid_for(call_id)).icalendar_component)
@@ -212,6 +255,22 @@ class RadicalePhone(Phone):
         vevent["DESCRIPTION"] = str(vevent["DESCRIPTION"]) + notes
         obj.data = cal.to_ical().decode()
         obj.save()
+
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Thunderbird on the same CalDAV calendar acknowledging the alarm: the event PUT
+        back with X-MOZ-LASTACK added, everything else as the server had it."""
+        obj = self.phone.event(uid_for(call_id))
+        cal = icalendar.Calendar.from_ical(obj.data)
+        _acknowledge(next(iter(cal.walk("VEVENT"))), now)
+        obj.data = cal.to_ical().decode()
+        obj.save()
+
+    def other_app_marks(self) -> dict[str, str | None]:
+        out = {}
+        for obj in self.phone.cal.events():
+            vevent = obj.icalendar_component
+            out[str(vevent["UID"]).removesuffix("@syncsvc")] = _acknowledged(vevent)
+        return out
 
 
 # ------------------------------------------------------------------------------------ Google
@@ -266,6 +325,23 @@ class GooglePhone(Phone):
 
     def delete(self, call_id: str) -> None:
         self.google.ui_delete(event_id(uid_for(call_id)))
+
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Another client on the account (a phone's calendar app): it colours the event and
+        keeps a private extended property of its own beside syncsvc's; text unchanged."""
+        with self.google.lock:
+            ev = self.google.calendars["primary"][event_id(uid_for(call_id))]
+            ev["colorId"] = str(int(ev.get("colorId", "0")) % 11 + 1)
+            props = ev.setdefault("extendedProperties", {}).setdefault("private", {})
+            props["otherAppSeen"] = now.isoformat()
+            self.google._touch(ev)
+
+    def other_app_marks(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for call_id, ev in self._events().items():
+            seen = ((ev.get("extendedProperties") or {}).get("private") or {}).get("otherAppSeen")
+            out[call_id] = f"colour {ev['colorId']}, seen {seen}" if "colorId" in ev else seen
+        return out
 
 
 # ------------------------------------------------------------------------- Outlook (Graph)
@@ -323,3 +399,16 @@ class OutlookPhone(Phone):
 
     def delete(self, call_id: str) -> None:
         self.graph.ui_delete(self.graph.find(uid_for(call_id)))
+
+    def other_app_touch(self, call_id: str, now: datetime) -> None:
+        """Outlook on another device files the event under a colour category; text unchanged."""
+        with self.graph.lock:
+            ev = self.graph.events_by_id[self.graph.find(uid_for(call_id))]
+            blue = ev.get("categories") == ["Blue category"]
+            ev["categories"] = ["Green category" if blue else "Blue category"]
+            self.graph._touch(ev)
+
+    def other_app_marks(self) -> dict[str, str | None]:
+        return {
+            c: ", ".join(ev.get("categories") or []) or None for c, ev in self._events().items()
+        }
