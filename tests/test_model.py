@@ -466,5 +466,6 @@ def test_the_loop_model(rigs: RigFactory, request: pytest.FixtureRequest) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # CalDAV's budget takes 5-10 minutes (300 s is the default limit)
 def test_the_loop_model_long(rigs: RigFactory, request: pytest.FixtureRequest) -> None:
     _run(rigs, *SLOW_BUDGET[request.node.callspec.params["rigs"]])
