@@ -308,7 +308,10 @@ class LoopMachine(RuleBasedStateMachine):
 
 @pytest.mark.parametrize("record", ["fails", "commits"])
 def test_an_event_deleted_after_a_killed_create_stays_deleted(
-    make_app: Callable[..., App], make_config: Callable[..., config_mod.Config], record: str
+    make_app: Callable[..., App],
+    make_config: Callable[..., config_mod.Config],
+    record: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Once a known limit (issue 15's model): killed between calendar.create and its record,
     an event the person deleted before the next run was written again. A vdir now records the
@@ -329,12 +332,10 @@ def test_an_event_deleted_after_a_killed_create_stays_deleted(
             real(store, calendar, event, etag)
         raise Killed("at the record")
 
-    sync_mod._mark_written = killed  # type: ignore[assignment]
-    try:
-        with pytest.raises(Killed):
-            app.plan()
-    finally:
-        sync_mod._mark_written = real  # type: ignore[assignment]
+    monkeypatch.setattr(sync_mod, "_mark_written", killed)
+    with pytest.raises(Killed):
+        app.plan()
+    monkeypatch.setattr(sync_mod, "_mark_written", real)
     app.close()
     assert phone.call_ids() == []  # not in place: the person cannot have seen it
     fresh = make_app(calls={"per_day": 2})
