@@ -25,6 +25,7 @@ from tests import test_flow as flow
 from tests.test_flow import FRIDAY, MONDAY
 from tests.test_notes_loop import EVENING, RECEIPT, receipt_lines, replace_line, sync_output
 from tests.test_store_migrations import old_store
+from tests.test_store_rules import add_call
 
 # test_flow's fixtures, used here by name: every backend, and the setup of its flow tests
 backend, setup, google, radicale, graph = (
@@ -248,24 +249,6 @@ def test_the_offer_done_line() -> None:
 @pytest.fixture
 def store() -> Store:
     return Store.memory()
-
-
-def add_call(conn: sqlite3.Connection, person_id: int, day: date) -> calls_db.Call:
-    cid = f"c-{person_id}-{day:%m%d}"
-    start = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=16)
-    calls_db.insert(
-        conn,
-        call_id=cid,
-        person_id=person_id,
-        day=day,
-        start=start,
-        end=start + timedelta(minutes=20),
-        tz="Europe/Berlin",
-        kind="rotation",
-    )
-    call = calls_db.get(conn, cid)
-    assert call is not None
-    return call
 
 
 def note(digest: str, **kw: Any) -> notes_db.Notes:
