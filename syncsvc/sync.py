@@ -620,11 +620,14 @@ def _undo(
 ) -> None:
     """Before a changed note is applied: take back what the earlier reading produced (store
     rule ``undo_notes``), and the retry call an earlier "reschedule" made unless the new note
-    asks for the same day (its event is removed after the commit)."""
+    still wants it: it asks for that same day, or for no day in particular ("reschedule
+    later": the retry there is, on the day it was planned for or the one the person moved it
+    to, is that). A retry taken back has its event removed after the commit."""
     notes_db.undo_notes(conn, call)
     keep = _reschedule_day(config, call, parsed, now) if parsed.outcome == "rescheduled" else None
+    any_day = parsed.outcome == "rescheduled" and parsed.reschedule_to is None
     for retry in calls_db.open_retries_from(conn, call.id):
-        if retry.day != keep:
+        if retry.day != keep and not any_day:
             calls_db.cancel_retry(conn, retry.id)
             if cancelled is not None:
                 cancelled.append(retry)

@@ -419,7 +419,8 @@ def test_a_changed_reschedule_note_is_read_after_its_retry_was_moved(
     """Found by the model (on Google; the same on every backend): the person moved the retry
     a "reschedule" made to the next day, then added a line to the note that still says
     "reschedule later". The retry made again for the same day got the id the moved one still
-    holds (day and person), the insert failed, and the changed note was never applied."""
+    holds (day and person), the insert failed, and the changed note was never applied. Now
+    the note is applied, and the moved retry is kept: it is the "later" the note asks for."""
     rig = rigs(tmp_path)
     clock = FixedClock(START)
     try:
@@ -439,8 +440,10 @@ def test_a_changed_reschedule_note_is_read_after_its_retry_was_moved(
         got = calls_db.get(app.store.conn, call.id)
         assert got is not None and got.outcome == "rescheduled"
         assert "she was busy" in (got.notes or "")
+        # the note still says "reschedule later": the retry the person moved is that retry
         (again,) = calls_db.open_retries_from(app.store.conn, call.id)
-        assert again.id != retry.id
+        assert again.id == retry.id and again.day == retry.day + timedelta(days=1)
+        assert sorted(rig.phone.call_ids()).count(retry.id) == 1
         app.close()
     finally:
         rig.close()
