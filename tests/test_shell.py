@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from syncsvc import config
 from syncsvc.app import App
 from syncsvc.store import people as people_db
 from tests.cli_helper import run_cli
+from tests.conftest import BERLIN
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "config" / "sample-contacts.vcf"
@@ -255,9 +256,10 @@ def test_global_options_work_after_the_command(cfg: Path) -> None:
 def test_dates_in_words_and_no_plan_in_the_past(cfg: Path) -> None:
     ok(cfg, "add", "Sam Lee")
     planned = json.loads(ok(cfg, "plan", "--date", "tomorrow", "--json"))
-    assert planned[0]["date"] == (date.today() + timedelta(days=1)).isoformat()
+    today = datetime.now(BERLIN).date()  # the config's zone: not the machine's (UTC in CI)
+    assert planned[0]["date"] == (today + timedelta(days=1)).isoformat()
     assert json.loads(ok(cfg, "calls", "--since", "today", "--json"))
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (today - timedelta(days=1)).isoformat()
     code, out, err = run(cfg, "plan", "--date", yesterday)
     assert (
         code == 2
