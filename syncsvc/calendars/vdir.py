@@ -155,9 +155,11 @@ class VdirCalendar(Calendar):
         if not known:
             return
         try:
-            if self._finish_creates(list(os.scandir(self.path)), known):
+            entries = list(os.scandir(self.path))
+            if self._finish_creates(entries, known):
                 log.info("finished syncsvc's interrupted writes in %s", self.path)
-            names = set(os.listdir(self.path))
+                entries = list(os.scandir(self.path))
+            names = {entry.name for entry in entries}
         except FileNotFoundError:
             raise self._folder_missing(known) from None
         except OSError as err:
