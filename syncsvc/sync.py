@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -516,24 +516,41 @@ def _understood(
     from syncsvc import notes
 
     lines = list(parsed.understood)
-    at = 0
-    for ref, who in zip(parsed.referrals, referred, strict=True):
-        line = notes.new_name_line(ref)
-        if line not in lines[at:]:  # the parser's lines are one per referral; never fail a note
-            continue
-        at = lines.index(line, at)
-        if who is not None and who.matched_by is not None:
-            lines[at] = known_name_line(ref, who, call.person_id)
-        at += 1
-    at = 0
-    for closing in closings:
-        line = notes.offer_done_line(closing.said)
-        if line not in lines[at:]:  # as above: a line not found is left as the parser wrote it
-            continue
-        at = lines.index(line, at)
-        lines[at] = offer_done_line(closing, call.person_name, call.day)
-        at += 1
+    _say_instead(
+        lines,
+        (
+            (
+                notes.new_name_line(ref),
+                known_name_line(ref, who, call.person_id)
+                if who is not None and who.matched_by is not None
+                else None,
+            )
+            for ref, who in zip(parsed.referrals, referred, strict=True)
+        ),
+    )
+    _say_instead(
+        lines,
+        (
+            (notes.offer_done_line(c.said), offer_done_line(c, call.person_name, call.day))
+            for c in closings
+        ),
+    )
     return lines
+
+
+def _say_instead(lines: list[str], changes: Iterable[tuple[str, str | None]]) -> None:
+    """Replace, in order, each parser's line in ``lines`` with what the store found it did
+    (None: leave it). The parser writes one line per referral / closed offer, in order; a
+    line not found is left as the parser wrote it: the receipt never fails a note."""
+    at = 0
+    for line, instead in changes:
+        try:
+            at = lines.index(line, at)
+        except ValueError:
+            continue
+        if instead is not None:
+            lines[at] = instead
+        at += 1
 
 
 def offer_done_line(closing: notes_db.Closing, person: str, day: date) -> str:
